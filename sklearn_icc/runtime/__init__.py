@@ -1,0 +1,42 @@
+"""The shared LLM runtime: the only code that touches a torch model.
+
+Loading and caching (:func:`load_model`), device and dtype resolution, prompt
+building with point spans (:func:`build_prompt`), and decoding
+(:func:`constrained_decode`, :func:`free_decode`).
+"""
+
+from .decoding import DecodeResult, canonical_labels, constrained_decode, free_decode, parse_label_list
+from .devices import resolve_device, resolve_dtype
+from .loading import LoadedModel, clear_model_cache, load_model
+from .prompts import (
+    POINT_FORMATS,
+    PROMPT_TEMPLATES,
+    AnswerFormat,
+    Prompt,
+    PromptTemplate,
+    build_prompt,
+    encode_points,
+)
+from .sources import cache_dir, resolve_model_source
+
+__all__ = [
+    "AnswerFormat",
+    "DecodeResult",
+    "LoadedModel",
+    "POINT_FORMATS",
+    "PROMPT_TEMPLATES",
+    "Prompt",
+    "PromptTemplate",
+    "build_prompt",
+    "cache_dir",
+    "canonical_labels",
+    "clear_model_cache",
+    "constrained_decode",
+    "encode_points",
+    "free_decode",
+    "load_model",
+    "parse_label_list",
+    "resolve_device",
+    "resolve_dtype",
+    "resolve_model_source",
+]

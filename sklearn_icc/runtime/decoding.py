@@ -1,0 +1,325 @@
+"""Turn a prompt into one cluster label per point.
+
+``constrained_decode`` writes the answer ``[l0, l1, ...]`` itself: brackets and
+separators are forced, each label is chosen among the label tokens only, and labels
+appear in canonical order (a new cluster gets the next unused id). Greedy decoding
+verifies a window of guessed labels per forward pass (Jacobi decoding): the result is
+the same as one label per pass, but the model's weights, which dominate the cost of a
+pass on a CPU, are read far fewer times.
+
+``free_decode`` is the paper's baseline: free generation, then a parse of the first
+bracketed list. Its failures are counted, never hidden.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .prompts import AnswerFormat, check_context_window
+
+
+@dataclass
+class DecodeResult:
+    """Labels of one episode and what it took to get them."""
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    prefill_seconds: float
+    decode_seconds: float
+    n_forward_passes: int
+    n_failures: int = 0
+    answer_text: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerTokens:
+    """Token ids of the answer's fixed parts, checked against the tokenizer."""
+
+    open: tuple
+    separator: tuple
+    close: tuple
+    labels: tuple
+
+    def n_answer_tokens(self, n_points):
+        return len(self.open) + n_points + (n_points - 1) * len(self.separator) + len(self.close) + 1
+
+
+def answer_tokens(loaded, n_clusters, answer_format=None):
+    """Return the answer's token layout; raise if the tokenizer would merge its parts."""
+    answer_format = answer_format or AnswerFormat()
+    tokenizer = loaded.tokenizer
+    if n_clusters > loaded.max_clusters:
+        raise ValueError(
+            f"n_clusters={n_clusters} is above the {loaded.max_clusters} cluster labels that "
+            f"the model {loaded.name!r} writes as single tokens."
+        )
+
+    def encode(text):
+        return tuple(tokenizer.encode(text, add_special_tokens=False))
+
+    layout = AnswerTokens(
+        open=encode(answer_format.open),
+        separator=encode(answer_format.separator),
+        close=encode(answer_format.close),
+        labels=loaded.label_token_ids[:n_clusters],
+    )
+    probe = [0, 1, 0] if n_clusters > 1 else [0, 0]
+    expected = list(layout.open)
+    for i, label in enumerate(probe):
+        expected += ([] if i == 0 else list(layout.separator)) + [layout.labels[label]]
+    expected += list(layout.close)
+    if list(encode(answer_format.render(probe))) != expected:
+        raise ValueError(
+            f"The tokenizer of {loaded.name!r} merges the answer's labels with its separators; "
+            "constrained decoding needs labels that are tokens of their own."
+        )
+    return layout
+
+
+class _LabelScorer:
+    """Run the model on new tokens with a KV cache and score only the label tokens."""
+
+    def __init__(self, loaded, label_ids):
+        import torch
+
+        self.torch = torch
+        self.model = loaded.model
+        self.device = loaded.device
+        prefix = getattr(self.model, "base_model_prefix", "model")
+        self.body = getattr(self.model, prefix, None)
+        head = self.model.get_output_embeddings()
+        softcap = getattr(self.model.config, "final_logit_softcapping", None)
+        self.fast = self.body is not None and head is not None and softcap is None
+        index = torch.as_tensor(label_ids, device=self.device)
+        if self.fast:
+            # Only k rows of the output layer are needed: skip the full-vocabulary product.
+            self.weight = head.weight[index]
+            self.bias = head.bias[index] if getattr(head, "bias", None) is not None else None
+        self.index = index
+        self.cache = None
+        self.length = 0
+        self.n_passes = 0
+
+    def __call__(self, ids, positions):
+        """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``."""
+        torch = self.torch
+        input_ids = torch.as_tensor([ids], device=self.device)
+        kwargs = {"use_cache": True}
+        if self.cache is not None:
+            kwargs["cache"] = self.cache
+        if self.fast:
+            out = self.body(input_ids=input_ids, **kwargs)
+            hidden = out.last_hidden_state[0, positions]
+            logits = hidden @ self.weight.T
+            if self.bias is not None:
+                logits = logits + self.bias
+        else:
+            out = self.model(input_ids=input_ids, **kwargs)
+            logits = out.logits[0, positions][:, self.index]
+        self.cache = out.cache
+        self.length += len(ids)
+        self.n_passes += 1
+        return logits.float().cpu().numpy()
+
+    def keep(self, length):
+        """Drop cached tokens beyond ``length`` (rejected guesses)."""
+        if length < self.length:
+            self.cache.crop(length - self.length)  # a negative count removes tokens
+            self.length = length
+
+
+def propose_labels(history, jacobi_guesses, count, max_context=8):
+    """Guess the next ``count`` labels, to be verified in one pass.
+
+    Label sequences repeat (runs of one label, alternations), so the best cheap guess
+    copies what followed the latest earlier occurrence of the longest recent suffix
+    of ``history``; the previous pass's own predictions (Jacobi) fill in otherwise.
+    """
+    history = [int(v) for v in history]
+    if count <= 0:
+        return []
+    n = len(history)
+    for length in range(min(max_context, n - 1), 0, -1):
+        suffix = history[n - length :]
+        for start in range(n - length - 1, -1, -1):
+            if history[start : start + length] == suffix:
+                follow = history[start + length :]
+                guess = []
+                while len(guess) < count:  # the copied stretch may be shorter than count
+                    guess += follow
+                return guess[:count]
+    fallback = list(jacobi_guesses) + [history[-1]] * count
+    return fallback[:count]
+
+
+def _softmax(logits):
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0):
+    """Choose one label per point among the label tokens, with forced separators.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    prompt : Prompt
+    n_clusters : int
+    window : int, default=16
+        How many labels one greedy forward pass may confirm. ``1`` is plain decoding.
+    temperature : float, default=0.0
+        ``0`` decodes greedily; above 0, labels are sampled (one per pass).
+    seed : int, default=0
+        Seed of the sampler when ``temperature > 0``.
+
+    Returns
+    -------
+    DecodeResult
+        ``labels`` are int64 in canonical first-appearance order; ``probabilities``
+        is ``(n_points, n_clusters)``: the model's distribution over the labels that
+        were allowed at each point.
+    """
+    import torch
+
+    layout = answer_tokens(loaded, n_clusters)
+    n = prompt.n_points
+    check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
+    sep = list(layout.separator)
+    step = 1 + len(sep)
+    sampling = temperature > 0
+    rng = np.random.default_rng(seed)
+    window = 1 if sampling else max(1, int(window))
+
+    labels = np.zeros(n, dtype=np.int64)
+    probabilities = np.zeros((n, n_clusters))
+    scorer = _LabelScorer(loaded, layout.labels)
+    with torch.inference_mode():
+        start = time.perf_counter()
+        first = list(prompt.input_ids) + list(layout.open)
+        next_logits = scorer(first, [len(first) - 1])[0]
+        prefill = time.perf_counter() - start
+        done, n_used, guesses = 0, 0, []
+        while True:
+            allowed = min(n_clusters, n_used + 1)
+            probabilities[done, :allowed] = _softmax(next_logits[:allowed])
+            if sampling:
+                scaled = _softmax(next_logits[:allowed] / temperature)
+                pick = int(rng.choice(allowed, p=scaled))
+            else:
+                pick = int(np.argmax(next_logits[:allowed]))
+            labels[done] = pick
+            n_used = max(n_used, pick + 1)
+            done += 1
+            if done == n:
+                break
+            width = min(window, n - done)
+            proposal = propose_labels(labels[:done], guesses, width - 1)
+            feed = [layout.labels[pick]] + sep
+            for guess in proposal:
+                feed += [layout.labels[guess]] + sep
+            base = scorer.length
+            logits = scorer(feed, [step * (j + 1) - 1 for j in range(width)])
+            # logits[j] scores the label after proposal[:j]; accept guesses while they
+            # equal what the model would have chosen itself.
+            accepted, used = 0, n_used
+            for j, guess in enumerate(proposal):
+                allowed_j = min(n_clusters, used + 1)
+                if guess >= allowed_j or int(np.argmax(logits[j][:allowed_j])) != guess:
+                    break
+                probabilities[done, :allowed_j] = _softmax(logits[j][:allowed_j])
+                labels[done] = guess
+                used = max(used, guess + 1)
+                done += 1
+                accepted += 1
+            n_used = used
+            next_logits = logits[accepted]
+            scorer.keep(base + step * (accepted + 1))
+            # Jacobi: the pass's later predictions are the next guesses.
+            later = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
+            guesses = later
+        decode = time.perf_counter() - start - prefill
+    return DecodeResult(
+        labels=labels,
+        probabilities=probabilities,
+        prefill_seconds=prefill,
+        decode_seconds=decode,
+        n_forward_passes=scorer.n_passes,
+    )
+
+
+_LIST_PATTERN = re.compile(r"\[([^\[\]]*)\]")
+
+
+def parse_label_list(text, n_points, n_clusters):
+    """Parse the first bracketed list of integers in ``text`` (the paper's parser).
+
+    Returns ``(labels, n_failures)``: labels are canonical in ``0..n_clusters-1``.
+    A point whose label is missing (short answer), unparsable, or beyond the
+    ``n_clusters`` most frequent labels counts as a failure and gets the most
+    frequent label; extra labels in a long answer are dropped.
+    """
+    match = _LIST_PATTERN.search(text)
+    raw = []
+    if match:
+        for item in match.group(1).split(","):
+            item = item.strip()
+            raw.append(int(item) if re.fullmatch(r"-?\d+", item) else None)
+    raw = (raw + [None] * n_points)[:n_points]
+    values = [v for v in raw if v is not None]
+    counts = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    kept = sorted(counts, key=lambda v: -counts[v])[:n_clusters]
+    fill = kept[0] if kept else None
+    failures = sum(1 for v in raw if v is None or v not in kept)
+    resolved = [v if (v is not None and v in kept) else fill for v in raw]
+    labels = canonical_labels(resolved) if fill is not None else np.zeros(n_points, dtype=np.int64)
+    return labels, failures
+
+
+def canonical_labels(labels):
+    """Relabel so that clusters are numbered 0, 1, ... in order of first appearance."""
+    mapping = {}
+    out = np.empty(len(labels), dtype=np.int64)
+    for i, label in enumerate(labels):
+        out[i] = mapping.setdefault(label, len(mapping))
+    return out
+
+
+def free_decode(loaded, prompt, n_clusters, *, max_new_tokens=None, temperature=0.0, seed=0):
+    """The paper's decoding: generate freely, then parse the first bracketed list."""
+    import torch
+
+    layout = answer_tokens(loaded, n_clusters)
+    n = prompt.n_points
+    budget = max_new_tokens or max(250, layout.n_answer_tokens(n) + 16)
+    check_context_window(n, prompt.n_tokens, budget, loaded.context_length)
+    tokenizer = loaded.tokenizer
+    input_ids = torch.as_tensor([prompt.input_ids], device=loaded.device)
+    kwargs = {"max_new_tokens": budget, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id}
+    if temperature > 0:
+        torch.manual_seed(seed)
+        kwargs.update(do_sample=True, temperature=float(temperature), top_p=1.0, top_k=0)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        output = loaded.model.generate(input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
+    seconds = time.perf_counter() - start
+    text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
+    labels, failures = parse_label_list(text, n, n_clusters)
+    probabilities = np.zeros((n, n_clusters))
+    probabilities[np.arange(n), labels] = 1.0
+    return DecodeResult(
+        labels=labels,
+        probabilities=probabilities,
+        prefill_seconds=0.0,
+        decode_seconds=seconds,
+        n_forward_passes=int(output.shape[1] - input_ids.shape[1]),
+        n_failures=failures,
+        answer_text=text,
+    )

