@@ -1,0 +1,171 @@
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_icc import InContextClustering, in_context_clustering
+from sklearn_icc.datasets import make_mixture
+from sklearn_icc.runtime import PromptTemplate
+
+
+@pytest.fixture
+def X():
+    return make_mixture(20, 3, 2, random_state=0)[0]
+
+
+def test_fit_sets_valid_labels_and_fitted_state(tiny_model, X):
+    icc = InContextClustering(tiny_model, n_clusters=3, device="auto").fit(X)
+    assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (20,)
+    assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
+    assert icc.label_probabilities_.shape == (20, 3)
+    np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
+    assert icc.n_features_in_ == 2
+    assert icc.device_ == "cpu" and icc.dtype_ == "float32"
+    assert icc.device == "auto" and icc.dtype == "auto"  # parameters are never rewritten
+    assert icc.n_prompt_tokens_ > 20 * 10
+    assert icc.n_decoding_failures_ == 0
+    assert set(icc.timings_) == {"prefill_seconds", "decode_seconds"}
+
+
+def test_fit_predict_equals_labels(tiny_model, X):
+    icc = InContextClustering(tiny_model, n_clusters=3)
+    np.testing.assert_array_equal(icc.fit_predict(X), icc.labels_)
+
+
+def test_function_and_estimator_agree(tiny_model, X):
+    labels, proba = in_context_clustering(X, 3, model=tiny_model)
+    icc = InContextClustering(tiny_model, 3).fit(X)
+    np.testing.assert_array_equal(labels, icc.labels_)
+    np.testing.assert_allclose(proba, icc.label_probabilities_)
+
+
+@pytest.mark.parametrize("point_format", ["paper", "compact"])
+@pytest.mark.parametrize("prompt", ["paper", "short", PromptTemplate(system=None, instruction="{k} groups: {points}")])
+def test_prompts_and_formats(tiny_model, X, prompt, point_format):
+    labels = InContextClustering(tiny_model, 2, prompt=prompt, point_format=point_format).fit_predict(X)
+    assert labels.shape == (20,) and set(labels.tolist()) <= {0, 1}
+
+
+def test_condition_changes_the_prompt(tiny_model, X):
+    plain = InContextClustering(tiny_model, 2).fit(X)
+    conditioned = InContextClustering(tiny_model, 2, condition="the second feature").fit(X)
+    assert conditioned.n_prompt_tokens_ == plain.n_prompt_tokens_ + len(" based on the second feature")
+
+
+def test_free_decoding_warns_and_counts(tiny_model, X):
+    icc = InContextClustering(tiny_model, 2, decoding="free")
+    with pytest.warns(RuntimeWarning, match="Free decoding failed"):
+        icc.fit(X)
+    assert icc.n_decoding_failures_ == 20  # a random model writes no list
+    assert icc.labels_.dtype == np.int64 and set(icc.labels_.tolist()) <= {0, 1}
+
+
+def test_sampling_follows_random_state(tiny_model, X):
+    a = InContextClustering(tiny_model, 3, temperature=5.0, random_state=0).fit_predict(X)
+    b = InContextClustering(tiny_model, 3, temperature=5.0, random_state=0).fit_predict(X)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_single_cluster(tiny_model, X):
+    icc = InContextClustering(tiny_model, n_clusters=1).fit(X)
+    np.testing.assert_array_equal(icc.labels_, 0)
+
+
+def test_pickle_leaves_the_weights_out(tiny_model, X):
+    icc = InContextClustering(tiny_model, 3).fit(X)
+    data = pickle.dumps(icc)
+    assert len(data) < 20_000
+    restored = pickle.loads(data)
+    np.testing.assert_array_equal(restored.labels_, icc.labels_)
+    np.testing.assert_array_equal(restored.fit(X).labels_, icc.labels_)
+
+
+def test_in_a_pipeline_like_kmeans(tiny_model, X):
+    pipe = make_pipeline(StandardScaler(), InContextClustering(tiny_model, 3))
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (20,) and labels.dtype == np.int64
+
+
+def test_grid_search_over_prompt_and_format(tiny_model):
+    """Episodes are rows of one table: each CV split's test fold is one labelled episode."""
+    X1, y1 = make_mixture(12, 2, 2, random_state=1)
+    X2, y2 = make_mixture(12, 2, 2, random_state=2)
+    X, y = np.vstack([X1, X2]), np.concatenate([y1, y2])
+
+    def ari(estimator, X_test, y_test):
+        return adjusted_rand_score(y_test, clone(estimator).fit_predict(X_test))
+
+    search = GridSearchCV(
+        InContextClustering(tiny_model, 2),
+        {"prompt": ["paper", "short"], "point_format": ["paper", "compact"]},
+        scoring=ari,
+        cv=PredefinedSplit(np.repeat([0, 1], 12)),
+        refit=False,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), ValueError, "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0]]), ValueError, "infinity"),
+        (np.empty((0, 2)), ValueError, "0 sample"),
+        (np.arange(5.0), ValueError, "Expected 2D array"),
+        (np.array([["a", "b"], ["c", "d"]]), ValueError, "could not convert|dtype"),
+        (np.array([[1.0, "x"], [2.0, 3.0]], dtype=object), ValueError, "could not convert|dtype"),
+        (sp.csr_matrix(np.eye(3)), TypeError, "Sparse data"),
+        (np.ones((2, 2)), ValueError, r"n_samples=2 should be >= n_clusters=3"),
+    ],
+)
+def test_bad_input(tiny_model, bad, error, match):
+    with pytest.raises(error, match=match):
+        InContextClustering(tiny_model, 3).fit(bad)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"n_clusters": 0}, ValueError, "n_clusters"),
+        ({"n_clusters": 2.5}, ValueError, "n_clusters"),
+        ({"decoding": "beam"}, ValueError, "decoding"),
+        ({"point_format": "morse"}, ValueError, "point_format"),
+        ({"prompt": "limerick"}, ValueError, "prompt"),
+        ({"temperature": -1.0}, ValueError, "temperature"),
+        ({"dtype": "int8"}, ValueError, "dtype"),
+    ],
+)
+def test_bad_parameters(tiny_model, X, params, error, match):
+    with pytest.raises(error, match=match):
+        InContextClustering(tiny_model, **params).fit(X)
+
+
+def test_more_clusters_than_label_tokens(tiny_model):
+    X = np.random.default_rng(0).normal(size=(15, 2))
+    with pytest.raises(ValueError, match="n_clusters=11 is above the 10 cluster labels"):
+        InContextClustering(tiny_model, n_clusters=11).fit(X)
+
+
+def test_prompt_over_the_context_window(tmp_path):
+    from conftest import build_tiny_model_dir
+
+    path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=200)
+    with pytest.raises(ValueError, match=r"needs \d+ tokens .* context window of 200 tokens"):
+        InContextClustering(path, 2).fit(np.zeros((20, 2)))
+
+
+def test_unloadable_model_path(tmp_path, X):
+    with pytest.raises(ValueError, match="no such file or folder"):
+        InContextClustering(str(tmp_path / "missing"), 2).fit(X)
+
+
+def test_hub_id_without_opt_in(X):
+    with pytest.raises(ValueError, match="downloading is off"):
+        InContextClustering("nobody/not-a-cached-model", 2).fit(X)
