@@ -196,57 +196,58 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
 
     labels = np.zeros(n, dtype=np.int64)
     probabilities = np.zeros((n, n_clusters))
+    # The first point can only open cluster 0: its label needs no model call, so the
+    # prompt's own pass already verifies the first window of guesses.
+    probabilities[0, 0] = 1.0
+    done, n_used, pick, guesses = 1, 1, 0, []
+    prefix = list(prompt.input_ids) + list(layout.open)
     scorer = _LabelScorer(loaded, layout.labels)
+    prefill = None
     with torch.inference_mode():
         start = time.perf_counter()
-        first = list(prompt.input_ids) + list(layout.open)
-        next_logits = scorer(first, [len(first) - 1])[0]
-        prefill = time.perf_counter() - start
-        done, n_used, guesses = 0, 0, []
-        while True:
+        while done < n:
+            width = min(window, n - done)
+            proposal = propose_labels(labels[:done], guesses, width - 1)
+            feed = prefix + [layout.labels[pick]] + sep
+            for guess in proposal:
+                feed += [layout.labels[guess]] + sep
+            kept = scorer.length + len(prefix)
+            logits = scorer(feed, [len(prefix) + step * (j + 1) - 1 for j in range(width)])
+            if prefill is None:
+                prefill = time.perf_counter() - start
+            prefix = []
+            # logits[j] scores the label after proposal[:j]; accept guesses while they
+            # equal what the model would have chosen itself.
+            accepted = 0
+            for j, guess in enumerate(proposal):
+                allowed = min(n_clusters, n_used + 1)
+                if guess >= allowed or int(np.argmax(logits[j][:allowed])) != guess:
+                    break
+                probabilities[done, :allowed] = _softmax(logits[j][:allowed])
+                labels[done] = guess
+                n_used = max(n_used, guess + 1)
+                done += 1
+                accepted += 1
+            scorer.keep(kept + step * (accepted + 1))
+            # Jacobi: the pass's later predictions are the next guesses.
+            guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
+            next_logits = logits[accepted]
             allowed = min(n_clusters, n_used + 1)
             probabilities[done, :allowed] = _softmax(next_logits[:allowed])
             if sampling:
-                scaled = _softmax(next_logits[:allowed] / temperature)
-                pick = int(rng.choice(allowed, p=scaled))
+                pick = int(rng.choice(allowed, p=_softmax(next_logits[:allowed] / temperature)))
             else:
                 pick = int(np.argmax(next_logits[:allowed]))
             labels[done] = pick
             n_used = max(n_used, pick + 1)
             done += 1
-            if done == n:
-                break
-            width = min(window, n - done)
-            proposal = propose_labels(labels[:done], guesses, width - 1)
-            feed = [layout.labels[pick]] + sep
-            for guess in proposal:
-                feed += [layout.labels[guess]] + sep
-            base = scorer.length
-            logits = scorer(feed, [step * (j + 1) - 1 for j in range(width)])
-            # logits[j] scores the label after proposal[:j]; accept guesses while they
-            # equal what the model would have chosen itself.
-            accepted, used = 0, n_used
-            for j, guess in enumerate(proposal):
-                allowed_j = min(n_clusters, used + 1)
-                if guess >= allowed_j or int(np.argmax(logits[j][:allowed_j])) != guess:
-                    break
-                probabilities[done, :allowed_j] = _softmax(logits[j][:allowed_j])
-                labels[done] = guess
-                used = max(used, guess + 1)
-                done += 1
-                accepted += 1
-            n_used = used
-            next_logits = logits[accepted]
-            scorer.keep(base + step * (accepted + 1))
-            # Jacobi: the pass's later predictions are the next guesses.
-            later = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
-            guesses = later
-        decode = time.perf_counter() - start - prefill
+        total = time.perf_counter() - start
+    prefill = total if prefill is None else prefill
     return DecodeResult(
         labels=labels,
         probabilities=probabilities,
         prefill_seconds=prefill,
-        decode_seconds=decode,
+        decode_seconds=total - prefill,
         n_forward_passes=scorer.n_passes,
     )
 
