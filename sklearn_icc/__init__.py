@@ -1,8 +1,15 @@
 """sklearn-icc: In-Context Clustering with large language models, the scikit-learn way."""
 
-from .cluster import InContextClustering, in_context_clustering
+from .cluster import AttentionSpectralClustering, InContextClustering, attention_spectral_clustering, in_context_clustering
 from .metrics import clustering_accuracy
 
 __version__ = "0.1.0"
 
-__all__ = ["InContextClustering", "clustering_accuracy", "in_context_clustering", "__version__"]
+__all__ = [
+    "AttentionSpectralClustering",
+    "InContextClustering",
+    "__version__",
+    "attention_spectral_clustering",
+    "clustering_accuracy",
+    "in_context_clustering",
+]

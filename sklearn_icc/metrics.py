@@ -41,3 +41,39 @@ def clustering_accuracy(y_true, y_pred):
     table = contingency_matrix(y_true, y_pred)
     rows, cols = linear_sum_assignment(table, maximize=True)
     return float(table[rows, cols].sum() / y_true.size)
+
+
+def make_fitted_labels_scorer(score_func=None):
+    """A GridSearchCV scorer that scores the labels the clusterer gave the points it was fitted on.
+
+    ICC labels the points of its prompt (there is no ``predict``), so pair it with
+    :func:`sklearn_icc.model_selection.episode_splits`, whose splits test on the
+    points they train on.
+
+    Parameters
+    ----------
+    score_func : callable, default=None
+        ``score_func(y_true, labels)``; ``None`` means adjusted Rand index.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn_icc.metrics import make_fitted_labels_scorer
+    >>> X, y = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
+    >>> km = KMeans(2, n_init=1, random_state=0).fit(X)
+    >>> make_fitted_labels_scorer()(km, X, y)
+    1.0
+    """
+    if score_func is None:
+        from sklearn.metrics import adjusted_rand_score as score_func
+
+    def fitted_labels_score(estimator, X, y):
+        return float(score_func(y, estimator.labels_))
+
+    return fitted_labels_score

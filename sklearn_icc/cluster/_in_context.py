@@ -10,7 +10,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ..runtime import (
     POINT_FORMATS,
@@ -23,6 +22,7 @@ from ..runtime import (
 )
 from ..runtime.devices import DTYPE_NAMES
 from ..runtime.prompts import resolve_template
+from ._validation import validate_episode
 
 DECODINGS = ("constrained", "free")
 
@@ -251,11 +251,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self : InContextClustering
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=np.float64, accept_sparse=False, ensure_min_samples=1)
-        if X.shape[0] < self.n_clusters:
-            raise ValueError(
-                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
-            )
+        X = validate_episode(self, X)
         labels, probabilities, details = in_context_clustering(
             X,
             self.n_clusters,

@@ -3,7 +3,7 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_icc import InContextClustering
+from sklearn_icc import AttentionSpectralClustering, InContextClustering
 
 EXPECTED_FAILURES = {
     "check_clustering": "a random tiny model cannot reach ARI > 0.4; accuracy is measured in benchmarks/",
@@ -20,9 +20,20 @@ def _tiny_model_path():
     return build_tiny_model_dir(tempfile.mkdtemp(prefix="tiny-llama-checks-"), max_position_embeddings=16384)
 
 
+_TINY_MODEL = _tiny_model_path()
+
+
 @parametrize_with_checks(
-    [InContextClustering(_tiny_model_path(), n_clusters=3)],
+    [InContextClustering(_TINY_MODEL, n_clusters=3)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
 )
 def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+@parametrize_with_checks(
+    [AttentionSpectralClustering(_TINY_MODEL, n_clusters=3, layer=-1, random_state=0)],
+    expected_failed_checks=lambda estimator: EXPECTED_FAILURES,
+)
+def test_sklearn_compatible_attention_estimator(estimator, check):
     check(estimator)

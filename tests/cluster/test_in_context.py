@@ -3,14 +3,15 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
-from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_icc import InContextClustering, in_context_clustering
 from sklearn_icc.datasets import make_mixture
+from sklearn_icc.metrics import make_fitted_labels_scorer
+from sklearn_icc.model_selection import episode_splits
 from sklearn_icc.runtime import PromptTemplate
 
 
@@ -93,23 +94,21 @@ def test_in_a_pipeline_like_kmeans(tiny_model, X):
 
 
 def test_grid_search_over_prompt_and_format(tiny_model):
-    """Episodes are rows of one table: each CV split's test fold is one labelled episode."""
-    X1, y1 = make_mixture(12, 2, 2, random_state=1)
-    X2, y2 = make_mixture(12, 2, 2, random_state=2)
-    X, y = np.vstack([X1, X2]), np.concatenate([y1, y2])
-
-    def ari(estimator, X_test, y_test):
-        return adjusted_rand_score(y_test, clone(estimator).fit_predict(X_test))
-
+    """Episodes stacked into one table; each CV split fits and scores one labelled episode."""
+    episodes = [make_mixture(12, 2, 2, random_state=seed) for seed in (1, 2)]
+    X = np.vstack([e[0] for e in episodes])
+    y = np.concatenate([e[1] for e in episodes])
     search = GridSearchCV(
         InContextClustering(tiny_model, 2),
         {"prompt": ["paper", "short"], "point_format": ["paper", "compact"]},
-        scoring=ari,
-        cv=PredefinedSplit(np.repeat([0, 1], 12)),
+        scoring=make_fitted_labels_scorer(),
+        cv=episode_splits([12, 12]),
         refit=False,
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    second = InContextClustering(tiny_model, 2).fit(X[12:])
+    assert search.cv_results_["split1_test_score"][0] == pytest.approx(adjusted_rand_score(y[12:], second.labels_))
 
 
 @pytest.mark.parametrize(

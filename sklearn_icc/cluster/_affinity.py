@@ -1,0 +1,140 @@
+"""Point affinities from a layer's attention or hidden states, and label-free layer scores."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import eigh
+from sklearn.cluster import spectral_clustering
+from sklearn.metrics import silhouette_score
+
+from ..runtime import canonical_labels
+
+LAYER_RULES = ("eigengap", "silhouette")
+
+
+def affinity_from_attention(point_attention):
+    """The paper's affinity from point-by-point attention block means.
+
+    Only later points attend to earlier ones, so the matrix is lower triangular. Rows
+    are normalised to sum to 1, then multiplied by their number of non-zero entries
+    (row ``j`` has ``j + 1``, which offsets the causal imbalance), the strict lower
+    triangle is copied to the upper one, and the diagonal is zeroed.
+
+    Parameters
+    ----------
+    point_attention : ndarray of shape (n_points, n_points)
+        ``A[i, j]`` = mean attention from point ``i``'s tokens to point ``j``'s tokens.
+
+    Returns
+    -------
+    affinity : ndarray of shape (n_points, n_points)
+        Symmetric, non-negative, zero diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster import affinity_from_attention
+    >>> A = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0.1, 0.8, 0.1]])
+    >>> affinity_from_attention(A).round(2)
+    array([[0. , 1. , 0.3],
+           [1. , 0. , 2.4],
+           [0.3, 2.4, 0. ]])
+    """
+    A = np.tril(np.asarray(point_attention, dtype=np.float64))
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"point_attention must be square, got shape {A.shape}.")
+    sums = A.sum(axis=1, keepdims=True)
+    A = np.divide(A, sums, out=np.zeros_like(A), where=sums > 0)
+    A *= np.count_nonzero(A, axis=1)[:, None]
+    lower = np.tril(A, k=-1)
+    return lower + lower.T
+
+
+def affinity_from_hidden(point_hidden):
+    """Cosine similarity of each point's mean hidden state, negatives clipped to 0.
+
+    The vectors are centred on their mean first: a few very large dimensions shared by
+    every token would otherwise make all cosines close to 1.
+
+    Parameters
+    ----------
+    point_hidden : ndarray of shape (n_points, hidden_size)
+
+    Returns
+    -------
+    affinity : ndarray of shape (n_points, n_points)
+        Symmetric, in [0, 1], zero diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster import affinity_from_hidden
+    >>> H = np.array([[1.0, 0.0], [0.9, 0.1], [-1.0, 0.0], [-0.9, -0.1]])
+    >>> (affinity_from_hidden(H) > 0.5).astype(int)
+    array([[0, 1, 0, 0],
+           [1, 0, 0, 0],
+           [0, 0, 0, 1],
+           [0, 0, 1, 0]])
+    """
+    H = np.asarray(point_hidden, dtype=np.float64)
+    H = H - H.mean(axis=0)
+    norms = np.linalg.norm(H, axis=1, keepdims=True)
+    H = np.divide(H, norms, out=np.zeros_like(H), where=norms > 0)
+    S = np.clip(H @ H.T, 0.0, 1.0)
+    np.fill_diagonal(S, 0.0)
+    return S
+
+
+def _connected(affinity):
+    """Add a tiny uniform affinity so that the graph is connected (no isolated point)."""
+    n = len(affinity)
+    scale = affinity.max() if affinity.max() > 0 else 1.0
+    out = affinity + 1e-6 * scale * (1 - np.eye(n))
+    return out
+
+
+def spectral_labels(affinity, n_clusters, random_state=None):
+    """Spectral clustering of a precomputed affinity (through scikit-learn), canonical labels."""
+    if n_clusters == 1:
+        return np.zeros(len(affinity), dtype=np.int64)
+    labels = spectral_clustering(_connected(affinity), n_clusters=n_clusters, random_state=random_state)
+    return canonical_labels(labels)
+
+
+def _normalized_laplacian_spectrum(affinity):
+    A = _connected(affinity)
+    d = A.sum(axis=1)
+    inv_sqrt = 1.0 / np.sqrt(d)
+    L = np.eye(len(A)) - inv_sqrt[:, None] * A * inv_sqrt[None, :]
+    return eigh(L)
+
+
+def eigengap_score(affinity, n_clusters):
+    """``lambda_{k+1} - lambda_k`` of the normalised Laplacian: large when the graph has k clear clusters."""
+    values, _ = _normalized_laplacian_spectrum(affinity)
+    if n_clusters >= len(values):
+        return 0.0
+    return float(values[n_clusters] - values[n_clusters - 1])
+
+
+def silhouette_layer_score(affinity, n_clusters, random_state=None):
+    """Silhouette of the spectral clustering, measured in the spectral embedding."""
+    if n_clusters < 2:
+        return 0.0
+    _, vectors = _normalized_laplacian_spectrum(affinity)
+    embedding = vectors[:, :n_clusters]
+    norms = np.linalg.norm(embedding, axis=1, keepdims=True)
+    embedding = embedding / np.where(norms > 0, norms, 1.0)
+    labels = spectral_labels(affinity, n_clusters, random_state)
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
+        return -1.0
+    return float(silhouette_score(embedding, labels))
+
+
+def score_layers(affinities, n_clusters, rule="eigengap", random_state=None):
+    """Score each layer's affinity without labels; return ``{layer: score}`` (higher is better)."""
+    if rule == "eigengap":
+        return {layer: eigengap_score(A, n_clusters) for layer, A in affinities.items()}
+    if rule == "silhouette":
+        return {layer: silhouette_layer_score(A, n_clusters, random_state) for layer, A in affinities.items()}
+    raise ValueError(f"rule must be one of {LAYER_RULES}, got {rule!r}.")

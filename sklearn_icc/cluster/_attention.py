@@ -1,0 +1,291 @@
+"""Attention spectral clustering: one forward pass, a layer's point affinity, spectral clustering."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..runtime import POINT_FORMATS, PROMPT_TEMPLATES, PromptTemplate, build_prompt, load_model
+from ..runtime.capture import capture_points, n_decoder_layers
+from ..runtime.devices import DTYPE_NAMES
+from ..runtime.prompts import resolve_template
+from ._affinity import LAYER_RULES, affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
+from ._validation import validate_episode
+
+AFFINITIES = ("attention", "hidden")
+AUTO_LAYER_RULE = "eigengap"
+
+
+def layer_affinities(
+    X,
+    n_clusters=3,
+    *,
+    model="default",
+    layers="all",
+    affinity="attention",
+    heads=None,
+    condition=None,
+    prompt="paper",
+    point_format="paper",
+    device="auto",
+    dtype="auto",
+):
+    """Point affinity matrices at several layers, from one forward pass.
+
+    Only ``(n, n)`` point-level matrices are kept per layer, never a layer's
+    token-by-token attention.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_clusters : int, default=3
+        Named in the prompt.
+    model : str or path, default="default"
+    layers : "all" or list of int, default="all"
+        Decoder layers, 0-based; negative values count from the end.
+    affinity : {"attention", "hidden"}, default="attention"
+        The paper's attention block means (:func:`affinity_from_attention`), or the
+        cosine similarity of mean hidden states (:func:`affinity_from_hidden`).
+    heads : list of int or None, default=None
+        Attention heads to average (``None``: all).
+    condition, prompt, point_format, device, dtype
+        As for :class:`InContextClustering`.
+
+    Returns
+    -------
+    affinities : dict of int to ndarray of shape (n_samples, n_samples)
+        Keyed by 0-based layer.
+    """
+    loaded = load_model(model, device=device, dtype=dtype)
+    n_layers = n_decoder_layers(loaded)
+    wanted = list(range(n_layers)) if isinstance(layers, str) and layers == "all" else list(layers)
+    built = build_prompt(
+        X, n_clusters, loaded.tokenizer, template=resolve_template(prompt), condition=condition,
+        point_format=point_format,
+    )
+    use_attention = affinity == "attention"
+    capture = capture_points(loaded, built, wanted, attention=use_attention, hidden=not use_attention, heads=heads)
+    if use_attention:
+        return {layer: affinity_from_attention(A) for layer, A in capture.attention.items()}
+    return {layer: affinity_from_hidden(H) for layer, H in capture.hidden.items()}
+
+
+def attention_spectral_clustering(
+    X,
+    n_clusters=3,
+    *,
+    model="default",
+    layer="auto",
+    affinity="attention",
+    heads=None,
+    condition=None,
+    prompt="paper",
+    point_format="paper",
+    random_state=None,
+    device="auto",
+    dtype="auto",
+):
+    """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
+
+    Read more in the :ref:`User Guide <attention_guide>`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_clusters : int, default=3
+    model : str or path, default="default"
+    layer : int or "auto", default="auto"
+        The decoder layer (0-based, negative from the end). ``"auto"`` scores every
+        layer without labels (the eigengap at ``n_clusters`` of the normalised
+        Laplacian) and takes the best.
+    affinity : {"attention", "hidden"}, default="attention"
+    heads : list of int or None, default=None
+    condition, prompt, point_format, device, dtype
+        As for :class:`InContextClustering`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the k-means step of spectral clustering.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), dtype int64
+    affinity_matrix : ndarray of shape (n_samples, n_samples)
+    layer : int
+        The 0-based layer used.
+    layer_scores : dict of int to float
+        The label-free score of each layer (only with ``layer="auto"``, else empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster import attention_spectral_clustering
+    >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
+    >>> labels, A, layer, _ = attention_spectral_clustering(X, 2, layer=15, random_state=0)
+    >>> labels.dtype, A.shape, layer
+    (dtype('int64'), (4, 4), 15)
+    """
+    common = dict(
+        model=model, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
+        point_format=point_format, device=device, dtype=dtype,
+    )
+    if isinstance(layer, str) and layer == "auto":
+        affinities = layer_affinities(X, n_clusters, layers="all", **common)
+        scores = score_layers(affinities, n_clusters, rule=AUTO_LAYER_RULE, random_state=random_state)
+        chosen = max(scores, key=scores.get)
+    else:
+        affinities = layer_affinities(X, n_clusters, layers=[layer], **common)
+        scores, chosen = {}, next(iter(affinities))
+    matrix = affinities[chosen]
+    labels = spectral_labels(matrix, n_clusters, random_state=random_state)
+    return labels, matrix, chosen, scores
+
+
+class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
+    """Spectral clustering on the point-by-point attention of one LLM layer.
+
+    One forward pass over the ICC prompt (no generation); layer ``layer``'s attention,
+    averaged over heads and over each pair of point spans, becomes an affinity matrix
+    (the paper's preprocessing, :func:`affinity_from_attention`), and scikit-learn's
+    spectral clustering labels the points. ``affinity="hidden"`` uses the cosine
+    similarity of the points' mean hidden states at that layer instead.
+
+    Read more in the :ref:`User Guide <attention_guide>`.
+
+    Parameters
+    ----------
+    model : str or path, default="default"
+        As for :class:`InContextClustering`.
+    n_clusters : int, default=3
+    layer : int or "auto", default="auto"
+        0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
+        the largest eigengap at ``n_clusters`` (no labels needed); see ``layer_``.
+    heads : list of int or None, default=None
+        Attention heads to average; ``None`` averages all.
+    affinity : {"attention", "hidden"}, default="attention"
+    condition : str, default=None
+    prompt : {"paper", "short"} or PromptTemplate, default="paper"
+    point_format : {"paper", "compact"}, default="paper"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the k-means step of spectral clustering.
+    device : str, default="auto"
+    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,), dtype int64
+    affinity_matrix_ : ndarray of shape (n_samples, n_samples)
+    layer_ : int
+        The 0-based layer used.
+    layer_scores_ : dict of int to float
+        Label-free score per layer when ``layer="auto"``; empty otherwise.
+    n_features_in_ : int
+    device_ : str
+    dtype_ : str
+
+    See Also
+    --------
+    InContextClustering : Generative ICC on the same prompt.
+    sklearn.cluster.SpectralClustering : Spectral clustering on a kernel of X.
+
+    References
+    ----------
+    Wang, Ren, Wilson, "In-Context Clustering with Large Language Models",
+    arXiv:2510.08466 (2025), section 2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc import AttentionSpectralClustering
+    >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
+    >>> asc = AttentionSpectralClustering(n_clusters=2, layer=15, random_state=0).fit(X)
+    >>> asc.labels_.dtype, asc.affinity_matrix_.shape, asc.layer_
+    (dtype('int64'), (4, 4), 15)
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, os.PathLike],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "layer": [Integral, StrOptions({"auto"})],
+        "heads": [list, tuple, None],
+        "affinity": [StrOptions(set(AFFINITIES))],
+        "condition": [str, None],
+        "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
+        "point_format": [StrOptions(set(POINT_FORMATS))],
+        "random_state": ["random_state"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPE_NAMES))],
+    }
+
+    def __init__(
+        self,
+        model="default",
+        n_clusters=3,
+        *,
+        layer="auto",
+        heads=None,
+        affinity="attention",
+        condition=None,
+        prompt="paper",
+        point_format="paper",
+        random_state=None,
+        device="auto",
+        dtype="auto",
+    ):
+        self.model = model
+        self.n_clusters = n_clusters
+        self.layer = layer
+        self.heads = heads
+        self.affinity = affinity
+        self.condition = condition
+        self.prompt = prompt
+        self.point_format = point_format
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Cluster ``X`` from one forward pass.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        self : AttentionSpectralClustering
+        """
+        X = validate_episode(self, X)
+        random_state = check_random_state(self.random_state)
+        labels, matrix, layer, scores = attention_spectral_clustering(
+            X,
+            self.n_clusters,
+            model=self.model,
+            layer=self.layer,
+            affinity=self.affinity,
+            heads=self.heads,
+            condition=self.condition,
+            prompt=self.prompt,
+            point_format=self.point_format,
+            random_state=random_state,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        loaded = load_model(self.model, device=self.device, dtype=self.dtype)
+        self.labels_ = labels
+        self.affinity_matrix_ = matrix
+        self.layer_ = int(layer)
+        self.layer_scores_ = scores
+        self.device_ = str(loaded.device)
+        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

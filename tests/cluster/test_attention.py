@@ -1,0 +1,153 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_icc import AttentionSpectralClustering, attention_spectral_clustering
+from sklearn_icc.cluster import affinity_from_attention, affinity_from_hidden, layer_affinities
+from sklearn_icc.cluster._affinity import eigengap_score, score_layers, spectral_labels
+from sklearn_icc.datasets import make_mixture
+from sklearn_icc.metrics import make_fitted_labels_scorer
+from sklearn_icc.model_selection import episode_splits
+
+
+@pytest.fixture
+def X():
+    return make_mixture(15, 3, 2, random_state=0)[0]
+
+
+def test_attention_affinity_follows_the_paper():
+    A = np.array([[2.0, 0, 0], [1.0, 3.0, 0], [0.2, 0.2, 0.6]])
+    expected_lower = np.array([[0, 0, 0], [0.25 * 2, 0, 0], [0.2 * 3, 0.2 * 3, 0]])
+    np.testing.assert_allclose(affinity_from_attention(A), expected_lower + expected_lower.T)
+
+
+def test_attention_affinity_ignores_the_upper_triangle():
+    A = np.tril(np.random.default_rng(0).random((5, 5)))
+    noisy = A + np.triu(np.ones((5, 5)), k=1)
+    np.testing.assert_allclose(affinity_from_attention(A), affinity_from_attention(noisy))
+
+
+def test_hidden_affinity_is_a_clipped_centred_cosine():
+    H = np.random.default_rng(0).normal(size=(6, 4)) + 100.0  # a large shared offset
+    S = affinity_from_hidden(H)
+    assert np.allclose(S, S.T) and np.all(np.diag(S) == 0)
+    assert S.min() >= 0 and S.max() <= 1
+    assert S.mean() < 0.5  # centring removed the offset that made every cosine ~1
+
+
+def test_spectral_labels_recover_blocks_and_eigengap_sees_them():
+    blocks = np.kron(np.eye(3), np.ones((4, 4)))
+    np.fill_diagonal(blocks, 0)
+    noisy = blocks + 0.01
+    np.fill_diagonal(noisy, 0)
+    labels = spectral_labels(noisy, 3, random_state=0)
+    np.testing.assert_array_equal(labels, np.repeat([0, 1, 2], 4))
+    flat = np.ones((12, 12)) - np.eye(12)
+    assert eigengap_score(noisy, 3) > eigengap_score(flat, 3)
+    scores = score_layers({0: flat, 5: noisy}, 3)
+    assert max(scores, key=scores.get) == 5
+    silhouettes = score_layers({0: flat + 0.01 * np.cos(np.add.outer(np.arange(12), np.arange(12))), 5: noisy}, 3, rule="silhouette", random_state=0)
+    assert max(silhouettes, key=silhouettes.get) == 5
+    with pytest.raises(ValueError, match="rule must be one of"):
+        score_layers({0: flat}, 3, rule="oracle")
+
+
+@pytest.mark.parametrize("affinity", ["attention", "hidden"])
+@pytest.mark.parametrize("layer", [0, -1, "auto"])
+def test_fit_sets_labels_affinity_and_layer(tiny_model, X, affinity, layer):
+    asc = AttentionSpectralClustering(tiny_model, 3, layer=layer, affinity=affinity, random_state=0).fit(X)
+    assert asc.labels_.dtype == np.int64 and asc.labels_.shape == (15,)
+    assert asc.labels_.min() >= 0 and asc.labels_.max() <= 2
+    A = asc.affinity_matrix_
+    assert A.shape == (15, 15) and np.allclose(A, A.T) and np.all(np.diag(A) == 0)
+    assert asc.layer_ in (0, 1)
+    assert asc.layer_ == {0: 0, -1: 1}.get(layer, asc.layer_)
+    assert sorted(asc.layer_scores_) == ([0, 1] if layer == "auto" else [])
+    assert asc.layer == layer  # parameters are never rewritten
+    assert asc.device_ == "cpu"
+
+
+def test_function_matches_estimator(tiny_model, X):
+    labels, A, layer, _ = attention_spectral_clustering(X, 3, model=tiny_model, layer=1, random_state=0)
+    asc = AttentionSpectralClustering(tiny_model, 3, layer=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(labels, asc.labels_)
+    np.testing.assert_allclose(A, asc.affinity_matrix_)
+
+
+def test_all_layer_affinities_from_one_pass(tiny_model, X):
+    affinities = layer_affinities(X, 3, model=tiny_model)
+    assert sorted(affinities) == [0, 1]
+    single = layer_affinities(X, 3, model=tiny_model, layers=[1])
+    np.testing.assert_allclose(affinities[1], single[1], rtol=1e-5)
+
+
+def test_heads(tiny_model, X):
+    asc = AttentionSpectralClustering(tiny_model, 3, layer=0, heads=[0, 2]).fit(X)
+    assert asc.labels_.shape == (15,)
+    with pytest.raises(ValueError, match="heads="):
+        AttentionSpectralClustering(tiny_model, 3, layer=0, heads=[9]).fit(X)
+
+
+def test_layer_out_of_range(tiny_model, X):
+    with pytest.raises(ValueError, match="layer=2 is out of range for a model with 2 layers"):
+        AttentionSpectralClustering(tiny_model, 3, layer=2).fit(X)
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]), "NaN"),
+        (np.empty((0, 2)), "0 sample"),
+        (np.ones((2, 2)), "n_samples=2 should be >= n_clusters=3"),
+    ],
+)
+def test_bad_input_is_checked_like_the_generative_estimator(tiny_model, bad, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionSpectralClustering(tiny_model, 3, layer=0).fit(bad)
+
+
+def test_pickle_leaves_the_weights_out(tiny_model, X):
+    asc = AttentionSpectralClustering(tiny_model, 3, layer=0, random_state=0).fit(X)
+    data = pickle.dumps(asc)
+    assert len(data) < 20_000
+    np.testing.assert_array_equal(pickle.loads(data).labels_, asc.labels_)
+
+
+def test_grid_search_over_layer_and_prompt_with_ari(tiny_model):
+    """The documented recipe: one labelled episode per CV split, scored by ARI."""
+    episodes = [make_mixture(10, 2, 2, random_state=seed) for seed in (1, 2)]
+    X = np.vstack([e[0] for e in episodes])
+    y = np.concatenate([e[1] for e in episodes])
+    search = GridSearchCV(
+        AttentionSpectralClustering(tiny_model, 2, random_state=0),
+        {"layer": [0, 1], "prompt": ["paper", "short"]},
+        scoring=make_fitted_labels_scorer(),
+        cv=episode_splits([10, 10]),
+        refit=False,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    # Each split's score is the ARI of that episode's own fit.
+    first = AttentionSpectralClustering(tiny_model, 2, layer=0, random_state=0).fit(X[:10])
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(adjusted_rand_score(y[:10], first.labels_))
+
+
+def test_grid_search_without_labels(tiny_model):
+    """A label-free score: the eigengap of the affinity the estimator built."""
+    X = make_mixture(12, 2, 2, random_state=3)[0]
+
+    def eigengap(estimator, X_episode, y=None):
+        return eigengap_score(estimator.affinity_matrix_, estimator.n_clusters)
+
+    search = GridSearchCV(
+        AttentionSpectralClustering(tiny_model, 2, random_state=0),
+        {"layer": [0, 1]},
+        scoring=eigengap,
+        cv=episode_splits([12]),
+        refit=False,
+    ).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores)) and search.best_params_["layer"] == int(np.argmax(scores))

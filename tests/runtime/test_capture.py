@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from sklearn_icc.runtime import build_prompt
+from sklearn_icc.runtime.capture import capture_points, decoder_layers, resolve_heads, resolve_layers
+
+
+@pytest.fixture
+def prompt(tiny_loaded):
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    return build_prompt(X, 2, tiny_loaded.tokenizer)
+
+
+def test_point_attention_is_causal_block_means(tiny_loaded, prompt):
+    import torch
+
+    capture = capture_points(tiny_loaded, prompt, [0, 1])
+    assert sorted(capture.attention) == [0, 1] and sorted(capture.hidden) == [0, 1]
+    A = capture.attention[1]
+    assert A.shape == (6, 6)
+    assert np.all(np.triu(A, k=1) == 0) and np.all(np.diag(A) > 0)
+    # Recompute layer 1's block means from the full attention returned by transformers.
+    model = tiny_loaded.model
+    model.set_attn_implementation("eager")
+    try:
+        with torch.inference_mode():
+            out = model(torch.tensor([prompt.input_ids]), output_attentions=True, output_hidden_states=True)
+    finally:
+        model.set_attn_implementation("sdpa")
+    full = out.attentions[1][0].mean(dim=0).numpy()
+    (s2, e2), (s4, e4) = prompt.point_spans[2], prompt.point_spans[4]
+    assert A[4, 2] == pytest.approx(full[s4:e4, s2:e2].mean(), rel=1e-4)
+    # hidden_states[0] is the embeddings and the last entry is after the final norm,
+    # so layer 0's output is hidden_states[1].
+    hidden = out.hidden_states[1][0].numpy()
+    np.testing.assert_allclose(capture.hidden[0][4], hidden[s4:e4].mean(axis=0), rtol=1e-4, atol=1e-5)
+    assert model.config._attn_implementation == "sdpa"  # restored
+
+
+def test_heads_subset_changes_the_average(tiny_loaded, prompt):
+    every = capture_points(tiny_loaded, prompt, [0], hidden=False).attention[0]
+    one = capture_points(tiny_loaded, prompt, [0], hidden=False, heads=[1]).attention[0]
+    assert not np.allclose(every, one)
+
+
+def test_pass_stops_after_the_last_requested_layer(tiny_loaded, prompt):
+    seen = []
+    handle = decoder_layers(tiny_loaded.model)[1].register_forward_pre_hook(lambda *a: seen.append(1))
+    try:
+        capture_points(tiny_loaded, prompt, [0])
+    finally:
+        handle.remove()
+    assert seen == []
+
+
+def test_layer_and_head_ranges():
+    assert resolve_layers([-1, 0, 0], 30) == [0, 29]
+    with pytest.raises(ValueError, match="layer=30 is out of range for a model with 30 layers"):
+        resolve_layers([30], 30)
+    with pytest.raises(ValueError, match="layer=-31 is out of range"):
+        resolve_layers([-31], 30)
+    assert resolve_heads(None, 4) is None
+    with pytest.raises(ValueError, match=r"heads=\[4\] must be"):
+        resolve_heads([4], 4)
