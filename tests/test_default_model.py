@@ -72,3 +72,19 @@ def test_default_model_labels_any_valid_shape(default_loaded):
         labels = InContextClustering(n_clusters=k, device="cpu").fit_predict(X)
         assert labels.shape == (n,) and labels.dtype == np.int64
         assert labels.min() >= 0 and labels.max() < k
+
+
+@pytest.mark.parametrize("layer, affinity", [(15, "attention"), ("auto", "attention"), (-20, "hidden")])
+def test_attention_spectral_clustering_on_the_default_model(default_loaded, layer, affinity):
+    from sklearn_icc import AttentionSpectralClustering
+
+    X, _ = make_mixture(30, 2, 2, df=5.0, random_state=0)
+    asc = AttentionSpectralClustering(n_clusters=2, layer=layer, affinity=affinity, random_state=0, device="cpu")
+    asc.fit(X)
+    assert asc.labels_.dtype == np.int64 and asc.labels_.shape == (30,)
+    assert set(asc.labels_.tolist()) <= {0, 1}
+    assert asc.affinity_matrix_.shape == (30, 30)
+    assert 0 <= asc.layer_ < 30
+    assert asc.layer_ == {15: 15, -20: 10}.get(layer, asc.layer_)
+    assert len(asc.layer_scores_) == (30 if layer == "auto" else 0)
+    assert default_loaded.model.config._attn_implementation == "sdpa"
