@@ -93,11 +93,6 @@ def in_context_clustering(
     (dtype('int64'), (4,), (4, 2))
     """
     loaded = load_model(model, device=device, dtype=dtype)
-    if n_clusters > loaded.max_clusters:
-        raise ValueError(
-            f"n_clusters={n_clusters} is above the {loaded.max_clusters} cluster labels that the "
-            f"model {loaded.name!r} writes as single tokens."
-        )
     built = build_prompt(
         X,
         n_clusters,
