@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..runtime import (
     POINT_FORMATS,
@@ -22,6 +23,8 @@ from ..runtime import (
 )
 from ..runtime.devices import DTYPE_NAMES
 from ..runtime.prompts import resolve_template
+from ._consensus import consensus_labels
+from ._predict import in_context_predict
 from ._validation import validate_episode
 
 DECODINGS = ("constrained", "free")
@@ -37,6 +40,7 @@ def in_context_clustering(
     point_format="paper",
     decoding="constrained",
     temperature=0.0,
+    n_orderings=1,
     random_state=None,
     device="auto",
     dtype="auto",
@@ -66,13 +70,17 @@ def in_context_clustering(
         ``"free"`` is the paper's free generation plus parse.
     temperature : float, default=0.0
         ``0`` is greedy; above 0, labels are sampled.
+    n_orderings : int, default=1
+        Cluster the points in this many orders (the given one, then random
+        permutations) and combine them: labels are aligned to the first ordering by
+        Hungarian matching and the label probabilities averaged.
     random_state : int, RandomState instance or None, default=None
-        Seeds sampling when ``temperature > 0``.
+        Seeds the permutations, and sampling when ``temperature > 0``.
     device : str, default="auto"
     dtype : str, default="auto"
     return_details : bool, default=False
-        Also return the :class:`~sklearn_icc.runtime.DecodeResult`, the prompt and the
-        loaded model.
+        Also return the :class:`~sklearn_icc.runtime.DecodeResult` and prompt of each
+        ordering, and the loaded model.
 
     Returns
     -------
@@ -81,7 +89,8 @@ def in_context_clustering(
     probabilities : ndarray of shape (n_samples, n_clusters)
         The model's probability of each allowed label at each point.
     details : dict
-        Only with ``return_details=True``: ``result``, ``prompt``, ``loaded``.
+        Only with ``return_details=True``: ``results``, ``prompts`` (one per ordering)
+        and ``loaded``.
 
     Examples
     --------
@@ -93,23 +102,32 @@ def in_context_clustering(
     (dtype('int64'), (4,), (4, 2))
     """
     loaded = load_model(model, device=device, dtype=dtype)
-    built = build_prompt(
-        X,
-        n_clusters,
-        loaded.tokenizer,
-        template=resolve_template(prompt),
-        condition=condition,
-        point_format=point_format,
-    )
-    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    template = resolve_template(prompt)
+    rng = check_random_state(random_state)
     decode = constrained_decode if decoding == "constrained" else free_decode
-    result = decode(loaded, built, n_clusters, temperature=temperature, seed=seed)
-    labels = np.asarray(result.labels, dtype=np.int64)
+    orders = [np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(n_orderings - 1)]
+    runs, results, prompts = [], [], []
+    for order in orders:
+        built = build_prompt(
+            X[order], n_clusters, loaded.tokenizer, template=template, condition=condition,
+            point_format=point_format,
+        )
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        result = decode(loaded, built, n_clusters, temperature=temperature, seed=seed)
+        inverse = np.argsort(order)
+        runs.append((result.labels[inverse], result.probabilities[inverse]))
+        results.append(result)
+        prompts.append(built)
+    if n_orderings == 1:
+        labels, probabilities = runs[0]
+    else:
+        labels, probabilities = consensus_labels([r[0] for r in runs], [r[1] for r in runs], n_clusters)
+    labels = np.asarray(labels, dtype=np.int64)
     if labels.shape != (len(X),) or labels.min() < 0 or labels.max() >= n_clusters:
         raise RuntimeError("Decoding produced invalid labels; this is a bug in sklearn-icc.")
     if return_details:
-        return labels, result.probabilities, {"result": result, "prompt": built, "loaded": loaded}
-    return labels, result.probabilities
+        return labels, probabilities, {"results": results, "prompts": prompts, "loaded": loaded}
+    return labels, probabilities
 
 
 class InContextClustering(ClusterMixin, BaseEstimator):
@@ -141,8 +159,13 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         counted in ``n_decoding_failures_`` and warned about.
     temperature : float, default=0.0
         ``0`` decodes greedily; above 0 labels are sampled.
+    n_orderings : int, default=1
+        Cluster the rows in this many orders (the given one, then random
+        permutations) and combine them by consensus: labels aligned to the first
+        ordering (Hungarian matching), probabilities averaged. Costs one prompt each;
+        makes the result depend less on the order of the rows.
     random_state : int, RandomState instance or None, default=None
-        Seeds sampling when ``temperature > 0``.
+        Seeds the permutations, and sampling when ``temperature > 0``.
     device : str, default="auto"
         ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.
     dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
@@ -161,11 +184,14 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     dtype_ : str
         The dtype the model ran in.
     n_prompt_tokens_ : int
-        Length of the prompt in tokens.
+        Length of the (first ordering's) prompt in tokens.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        The fitted points: ``predict`` writes them as labelled anchors before the new
+        points.
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
-        ``prefill_seconds`` and ``decode_seconds`` of the fit.
+        ``prefill_seconds`` and ``decode_seconds`` of the fit, summed over orderings.
 
     See Also
     --------
@@ -200,6 +226,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         "point_format": [StrOptions(set(POINT_FORMATS))],
         "decoding": [StrOptions(set(DECODINGS))],
         "temperature": [Interval(Real, 0, None, closed="left")],
+        "n_orderings": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
@@ -215,6 +242,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         point_format="paper",
         decoding="constrained",
         temperature=0.0,
+        n_orderings=1,
         random_state=None,
         device="auto",
         dtype="auto",
@@ -226,6 +254,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self.point_format = point_format
         self.decoding = decoding
         self.temperature = temperature
+        self.n_orderings = n_orderings
         self.random_state = random_state
         self.device = device
         self.dtype = dtype
@@ -256,16 +285,19 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             point_format=self.point_format,
             decoding=self.decoding,
             temperature=self.temperature,
+            n_orderings=self.n_orderings,
             random_state=self.random_state,
             device=self.device,
             dtype=self.dtype,
             return_details=True,
         )
-        result, loaded = details["result"], details["loaded"]
-        if result.n_failures:
+        results, loaded = details["results"], details["loaded"]
+        failures = sum(result.n_failures for result in results)
+        if failures:
             warnings.warn(
-                f"Free decoding failed to give a valid label for {result.n_failures} of "
-                f"{X.shape[0]} points; they got the most frequent label. Use "
+                f"Free decoding failed to give a valid label {failures} times for "
+                f"{X.shape[0]} points x {len(results)} orderings; those points got the most "
+                "frequent label. Use "
                 "decoding='constrained' to avoid this.",
                 RuntimeWarning,
                 stacklevel=2,
@@ -274,13 +306,63 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self.label_probabilities_ = probabilities
         self.device_ = str(loaded.device)
         self.dtype_ = str(loaded.dtype).replace("torch.", "")
-        self.n_prompt_tokens_ = details["prompt"].n_tokens
-        self.n_decoding_failures_ = int(result.n_failures)
+        self.n_prompt_tokens_ = details["prompts"][0].n_tokens
+        self.n_decoding_failures_ = int(failures)
         self.timings_ = {
-            "prefill_seconds": result.prefill_seconds,
-            "decode_seconds": result.decode_seconds,
+            "prefill_seconds": sum(result.prefill_seconds for result in results),
+            "decode_seconds": sum(result.decode_seconds for result in results),
         }
+        self.X_fit_ = X
         return self
+
+    def _label_new_points(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, accept_sparse=False, reset=False)
+        return in_context_predict(
+            self.X_fit_,
+            self.labels_,
+            X,
+            self.n_clusters,
+            model=self.model,
+            condition=self.condition,
+            prompt=self.prompt,
+            point_format=self.point_format,
+            device=self.device,
+            dtype=self.dtype,
+        )
+
+    def predict(self, X):
+        """Label new points in context, with the fitted points as labelled anchors.
+
+        The prompt holds the fitted points, then the new ones; the answer starts with
+        ``labels_`` and constrained decoding labels the new points, so label ids are
+        those of ``labels_``. New points are labelled jointly (each label may depend on
+        the other new points), in as few prompts as the context window allows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int64
+        """
+        return self._label_new_points(X)[0]
+
+    def predict_proba(self, X):
+        """The model's probability of each label for new points (see :meth:`predict`).
+
+        Named as in :class:`sklearn.mixture.GaussianMixture`; rows sum to 1.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        probabilities : ndarray of shape (n_samples, n_clusters)
+        """
+        return self._label_new_points(X)[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

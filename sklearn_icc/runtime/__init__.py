@@ -5,7 +5,8 @@ building with point spans (:func:`build_prompt`), and decoding
 (:func:`constrained_decode`, :func:`free_decode`).
 """
 
-from .decoding import DecodeResult, canonical_labels, constrained_decode, free_decode, parse_label_list
+from .decoding import DecodeResult, canonical_labels, constrained_decode
+from .free_decoding import free_decode, parse_label_list
 from .devices import resolve_device, resolve_dtype
 from .loading import LoadedModel, clear_model_cache, load_model
 from .prompts import (

@@ -7,13 +7,11 @@ verifies a window of guessed labels per forward pass (Jacobi decoding): the resu
 the same as one label per pass, but the model's weights, which dominate the cost of a
 pass on a CPU, are read far fewer times.
 
-``free_decode`` is the paper's baseline: free generation, then a parse of the first
-bracketed list. Its failures are counted, never hidden.
+The paper's free generation plus parse is in :mod:`.free_decoding`.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -161,7 +159,13 @@ def _softmax(logits):
     return z / z.sum()
 
 
-def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0):
+def prompt_fits(loaded, prompt, n_clusters):
+    """Whether ``prompt`` and its constrained answer fit the model's context window."""
+    needed = prompt.n_tokens + answer_tokens(loaded, n_clusters).n_answer_tokens(prompt.n_points)
+    return needed <= loaded.context_length
+
+
+def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None):
     """Choose one label per point among the label tokens, with forced separators.
 
     Parameters
@@ -175,6 +179,10 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
         ``0`` decodes greedily; above 0, labels are sampled (one per pass).
     seed : int, default=0
         Seed of the sampler when ``temperature > 0``.
+    forced_labels : array-like of int, default=None
+        Labels of the first points, written into the answer as given (labelled
+        anchors, canonical); only the remaining points are decoded. Their
+        probability rows are one-hot.
 
     Returns
     -------
@@ -194,13 +202,19 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     rng = np.random.default_rng(seed)
     window = 1 if sampling else max(1, int(window))
 
-    labels = np.zeros(n, dtype=np.int64)
-    probabilities = np.zeros((n, n_clusters))
     # The first point can only open cluster 0: its label needs no model call, so the
     # prompt's own pass already verifies the first window of guesses.
-    probabilities[0, 0] = 1.0
-    done, n_used, pick, guesses = 1, 1, 0, []
+    forced = [0] if forced_labels is None or len(forced_labels) == 0 else [int(v) for v in forced_labels]
+    if len(forced) > n or forced != list(canonical_labels(forced)) or max(forced) >= n_clusters:
+        raise ValueError("forced_labels must be canonical labels in 0..n_clusters-1 for the first points.")
+    labels = np.zeros(n, dtype=np.int64)
+    probabilities = np.zeros((n, n_clusters))
+    labels[: len(forced)] = forced
+    probabilities[np.arange(len(forced)), forced] = 1.0
+    done, n_used, pick, guesses = len(forced), max(forced) + 1, forced[-1], []
     prefix = list(prompt.input_ids) + list(layout.open)
+    for label in forced[:-1]:
+        prefix += [layout.labels[label]] + sep
     scorer = _LabelScorer(loaded, layout.labels)
     prefill = None
     with torch.inference_mode():
@@ -252,36 +266,6 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     )
 
 
-_LIST_PATTERN = re.compile(r"\[([^\[\]]*)\]")
-
-
-def parse_label_list(text, n_points, n_clusters):
-    """Parse the first bracketed list of integers in ``text`` (the paper's parser).
-
-    Returns ``(labels, n_failures)``: labels are canonical in ``0..n_clusters-1``.
-    A point whose label is missing (short answer), unparsable, or beyond the
-    ``n_clusters`` most frequent labels counts as a failure and gets the most
-    frequent label; extra labels in a long answer are dropped.
-    """
-    match = _LIST_PATTERN.search(text)
-    raw = []
-    if match:
-        for item in match.group(1).split(","):
-            item = item.strip()
-            raw.append(int(item) if re.fullmatch(r"-?\d+", item) else None)
-    raw = (raw + [None] * n_points)[:n_points]
-    values = [v for v in raw if v is not None]
-    counts = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    kept = sorted(counts, key=lambda v: -counts[v])[:n_clusters]
-    fill = kept[0] if kept else None
-    failures = sum(1 for v in raw if v is None or v not in kept)
-    resolved = [v if (v is not None and v in kept) else fill for v in raw]
-    labels = canonical_labels(resolved) if fill is not None else np.zeros(n_points, dtype=np.int64)
-    return labels, failures
-
-
 def canonical_labels(labels):
     """Relabel so that clusters are numbered 0, 1, ... in order of first appearance."""
     mapping = {}
@@ -289,38 +273,3 @@ def canonical_labels(labels):
     for i, label in enumerate(labels):
         out[i] = mapping.setdefault(label, len(mapping))
     return out
-
-
-def free_decode(loaded, prompt, n_clusters, *, max_new_tokens=None, temperature=0.0, seed=0):
-    """The paper's decoding: generate freely, then parse the first bracketed list."""
-    import torch
-
-    layout = answer_tokens(loaded, n_clusters)
-    n = prompt.n_points
-    budget = max_new_tokens or max(250, layout.n_answer_tokens(n) + 16)
-    check_context_window(n, prompt.n_tokens, budget, loaded.context_length)
-    tokenizer = loaded.tokenizer
-    input_ids = torch.as_tensor([prompt.input_ids], device=loaded.device)
-    kwargs = {"max_new_tokens": budget, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id}
-    if temperature > 0:
-        torch.manual_seed(seed)
-        kwargs.update(do_sample=True, temperature=float(temperature), top_p=1.0, top_k=0)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    start = time.perf_counter()
-    with torch.inference_mode():
-        output = loaded.model.generate(input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
-    seconds = time.perf_counter() - start
-    text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
-    labels, failures = parse_label_list(text, n, n_clusters)
-    probabilities = np.zeros((n, n_clusters))
-    probabilities[np.arange(n), labels] = 1.0
-    return DecodeResult(
-        labels=labels,
-        probabilities=probabilities,
-        prefill_seconds=0.0,
-        decode_seconds=seconds,
-        n_forward_passes=int(output.shape[1] - input_ids.shape[1]),
-        n_failures=failures,
-        answer_text=text,
-    )

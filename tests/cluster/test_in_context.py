@@ -168,3 +168,80 @@ def test_unloadable_model_path(tmp_path, X):
 def test_hub_id_without_opt_in(X):
     with pytest.raises(ValueError, match="downloading is off"):
         InContextClustering("nobody/not-a-cached-model", 2).fit(X)
+
+
+def test_predict_labels_new_points_with_fitted_anchors(tiny_model, X, monkeypatch):
+    from sklearn_icc.cluster import _predict
+
+    icc = InContextClustering(tiny_model, 3).fit(X)
+    X_new = X[:5] + 0.01
+    seen = []
+    real = _predict.constrained_decode
+
+    def spy(loaded, prompt, n_clusters, **kwargs):
+        seen.append((prompt.n_points, list(kwargs["forced_labels"])))
+        return real(loaded, prompt, n_clusters, **kwargs)
+
+    monkeypatch.setattr(_predict, "constrained_decode", spy)
+    labels = icc.predict(X_new)
+    proba = icc.predict_proba(X_new)
+    assert labels.dtype == np.int64 and labels.shape == (5,)
+    assert labels.min() >= 0 and labels.max() <= 2
+    assert proba.shape == (5, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+    # One prompt: the 20 fitted points, then the 5 new ones; the answer starts with labels_.
+    assert seen[0] == (25, icc.labels_.tolist())
+
+
+def test_predict_chunks_new_points_to_fit_the_context(tmp_path):
+    from conftest import build_tiny_model_dir
+
+    path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=700)
+    X_fit = np.random.default_rng(0).normal(size=(8, 2))
+    icc = InContextClustering(path, 2).fit(X_fit)
+    labels = icc.predict(np.random.default_rng(1).normal(size=(40, 2)))  # 48 points do not fit at once
+    assert labels.shape == (40,) and set(labels.tolist()) <= {0, 1}
+
+
+def test_predict_when_the_anchors_fill_the_context(tmp_path):
+    from conftest import build_tiny_model_dir
+
+    path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=540)  # 20 points fit, 21 do not
+    X_fit = np.zeros((20, 2))
+    icc = InContextClustering(path, 2).fit(X_fit)
+    with pytest.raises(ValueError, match="fitted points fill the model's context window"):
+        icc.predict(np.zeros((1, 2)))
+
+
+def test_predict_checks_features(tiny_model, X):
+    icc = InContextClustering(tiny_model, 3).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        icc.predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("n_orderings", [2, 3])
+def test_consensus_over_orderings(tiny_model, X, n_orderings):
+    icc = InContextClustering(tiny_model, 3, n_orderings=n_orderings, random_state=0).fit(X)
+    assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (20,)
+    assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
+    np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(icc.label_probabilities_.argmax(axis=1), icc.labels_)
+    again = InContextClustering(tiny_model, 3, n_orderings=n_orderings, random_state=0).fit(X)
+    np.testing.assert_array_equal(icc.labels_, again.labels_)
+
+
+def test_consensus_aligns_permuted_label_names():
+    from sklearn_icc.cluster._consensus import align_labels, consensus_labels
+
+    reference = np.array([0, 0, 1, 1, 2, 2])
+    renamed = np.array([2, 2, 0, 0, 1, 1])
+    np.testing.assert_array_equal(align_labels(reference, renamed, 3)[renamed], reference)
+    one_hot = np.eye(3)
+    labels, proba = consensus_labels([reference, renamed, renamed], [one_hot[reference], one_hot[renamed], one_hot[renamed]], 3)
+    np.testing.assert_array_equal(labels, reference)
+    np.testing.assert_allclose(proba, one_hot[reference])
+    # A disagreement is settled by the majority, after alignment.
+    odd = np.array([1, 1, 1, 2, 0, 0])
+    labels, _ = consensus_labels([reference, renamed, odd], [one_hot[reference], one_hot[renamed], one_hot[odd]], 3)
+    np.testing.assert_array_equal(labels, reference)

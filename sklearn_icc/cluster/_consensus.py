@@ -1,0 +1,61 @@
+"""Combine clusterings of the same points, made under different input orders."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..runtime import canonical_labels
+
+
+def align_labels(reference, labels, n_clusters):
+    """Return ``mapping`` such that ``mapping[labels]`` agrees best with ``reference``.
+
+    Hungarian matching on the ``(n_clusters, n_clusters)`` contingency table.
+    """
+    table = np.zeros((n_clusters, n_clusters))
+    np.add.at(table, (np.asarray(labels), np.asarray(reference)), 1)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    mapping = np.empty(n_clusters, dtype=np.int64)
+    mapping[rows] = cols
+    return mapping
+
+
+def consensus_labels(labelings, probabilities, n_clusters):
+    """Average label probabilities after aligning every clustering to the first one.
+
+    Parameters
+    ----------
+    labelings : list of ndarray of shape (n,)
+    probabilities : list of ndarray of shape (n, n_clusters)
+    n_clusters : int
+
+    Returns
+    -------
+    labels : ndarray of shape (n,), int64, canonical (numbered by first appearance)
+    probabilities : ndarray of shape (n, n_clusters)
+        The averaged, aligned probabilities, columns in the order of ``labels``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster._consensus import consensus_labels
+    >>> a, b = np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0])
+    >>> labels, _ = consensus_labels([a, b], [np.eye(2)[a], np.eye(2)[b]], 2)
+    >>> labels
+    array([0, 0, 1, 1])
+    """
+    reference = np.asarray(labelings[0])
+    total = np.zeros_like(np.asarray(probabilities[0], dtype=np.float64))
+    for labels, proba in zip(labelings, probabilities):
+        mapping = align_labels(reference, labels, n_clusters)
+        aligned = np.zeros_like(total)
+        aligned[:, mapping] = proba
+        total += aligned
+    average = total / len(labelings)
+    winners = average.argmax(axis=1)
+    labels = canonical_labels(winners)
+    # Reorder the columns to the canonical numbering; unused clusters keep the remaining slots.
+    order = list(dict.fromkeys(winners.tolist()))
+    order += [c for c in range(n_clusters) if c not in order]
+    return labels, average[:, order]
