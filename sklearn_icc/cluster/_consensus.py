@@ -53,9 +53,15 @@ def consensus_labels(labelings, probabilities, n_clusters):
         aligned[:, mapping] = proba
         total += aligned
     average = total / len(labelings)
-    winners = average.argmax(axis=1)
-    labels = canonical_labels(winners)
-    # Reorder the columns to the canonical numbering; unused clusters keep the remaining slots.
-    order = list(dict.fromkeys(winners.tolist()))
-    order += [c for c in range(n_clusters) if c not in order]
-    return labels, average[:, order]
+    return canonical_order(average.argmax(axis=1), average)
+
+
+def canonical_order(labels, probabilities):
+    """Renumber clusters by first appearance, reordering the probability columns to match.
+
+    Unused clusters keep the remaining columns, in their old order.
+    """
+    labels = np.asarray(labels)
+    order = list(dict.fromkeys(labels.tolist()))
+    order += [c for c in range(probabilities.shape[1]) if c not in order]
+    return canonical_labels(labels), probabilities[:, order]

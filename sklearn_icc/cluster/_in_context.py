@@ -21,13 +21,15 @@ from ..runtime import (
     free_decode,
     load_model,
 )
+from ..runtime.decoding import prompt_fits
 from ..runtime.devices import DTYPE_NAMES
 from ..runtime.prompts import resolve_template
-from ._consensus import consensus_labels
-from ._predict import in_context_predict
+from ._consensus import canonical_order, consensus_labels
+from ._predict import cluster_in_chunks, in_context_predict
 from ._validation import validate_episode
 
 DECODINGS = ("constrained", "free")
+DEFAULT_CHUNK_SIZE = 50  # points per prompt when all of them do not fit in one
 
 
 def in_context_clustering(
@@ -41,6 +43,7 @@ def in_context_clustering(
     decoding="constrained",
     temperature=0.0,
     n_orderings=1,
+    chunk_size=None,
     random_state=None,
     device="auto",
     dtype="auto",
@@ -56,24 +59,8 @@ def in_context_clustering(
         Finite numeric data; validate it first (the estimator does).
     n_clusters : int, default=3
         The number of clusters named in the prompt; labels lie in ``0..n_clusters-1``.
-    model : str or path, default="default"
-        See :class:`InContextClustering`.
-    condition : str, default=None
-        What to cluster by, added to the instruction ("the first feature").
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt's system message and instruction.
-    point_format : {"paper", "compact"}, default="paper"
-        How points are written: the paper's 2-decimal nested list, or robustly
-        rescaled integers (about half the tokens).
-    decoding : {"constrained", "free"}, default="constrained"
-        ``"constrained"`` writes exactly one valid label per point;
-        ``"free"`` is the paper's free generation plus parse.
-    temperature : float, default=0.0
-        ``0`` is greedy; above 0, labels are sampled.
-    n_orderings : int, default=1
-        Cluster the points in this many orders (the given one, then random
-        permutations) and combine them: labels are aligned to the first ordering by
-        Hungarian matching and the label probabilities averaged.
+    model, condition, prompt, point_format, decoding, temperature, n_orderings, chunk_size
+        As for :class:`InContextClustering`.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations, and sampling when ``temperature > 0``.
     device : str, default="auto"
@@ -104,20 +91,41 @@ def in_context_clustering(
     loaded = load_model(model, device=device, dtype=dtype)
     template = resolve_template(prompt)
     rng = check_random_state(random_state)
+
     decode = constrained_decode if decoding == "constrained" else free_decode
     orders = [np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(n_orderings - 1)]
     runs, results, prompts = [], [], []
-    for order in orders:
-        built = build_prompt(
-            X[order], n_clusters, loaded.tokenizer, template=template, condition=condition,
-            point_format=point_format,
+
+    def build(points):
+        return build_prompt(
+            points, n_clusters, loaded.tokenizer, template=template, condition=condition, point_format=point_format
         )
+
+    def decode_prompt(built):
         seed = int(rng.randint(np.iinfo(np.int32).max))
         result = decode(loaded, built, n_clusters, temperature=temperature, seed=seed)
-        inverse = np.argsort(order)
-        runs.append((result.labels[inverse], result.probabilities[inverse]))
         results.append(result)
         prompts.append(built)
+        return result.labels, result.probabilities
+
+    for order in orders:
+        points = X[order]
+        whole = build(points) if chunk_size is None or chunk_size >= len(points) else None
+        if whole is not None and prompt_fits(loaded, whole, n_clusters):
+            labels, probabilities = decode_prompt(whole)
+        else:
+            size = chunk_size or DEFAULT_CHUNK_SIZE
+            # Chunks follow a random order, so that the first one samples every cluster.
+            shuffle = rng.permutation(len(points))
+            labels, probabilities = np.empty(len(points), dtype=np.int64), np.zeros((len(points), n_clusters))
+            labels[shuffle], probabilities[shuffle] = cluster_in_chunks(
+                points[shuffle], n_clusters, size, lambda first: decode_prompt(build(first)), chunk_size=size,
+                model=model, condition=condition, prompt=prompt, point_format=point_format, device=device,
+                dtype=dtype,
+            )
+            labels, probabilities = canonical_order(labels, probabilities)
+        inverse = np.argsort(order)
+        runs.append((labels[inverse], probabilities[inverse]))
     if n_orderings == 1:
         labels, probabilities = runs[0]
     else:
@@ -164,6 +172,11 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         permutations) and combine them by consensus: labels aligned to the first
         ordering (Hungarian matching), probabilities averaged. Costs one prompt each;
         makes the result depend less on the order of the rows.
+    chunk_size : int, default=None
+        ``None`` puts all points in one prompt, or, when they do not fit the context
+        window, clusters them in chunks of 50. An int forces chunks of at most that many
+        points. The first chunk (a random sample) sets the clusters; representatives of
+        each of its clusters are labelled anchors in the prompts of the other chunks.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations, and sampling when ``temperature > 0``.
     device : str, default="auto"
@@ -227,6 +240,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         "decoding": [StrOptions(set(DECODINGS))],
         "temperature": [Interval(Real, 0, None, closed="left")],
         "n_orderings": [Interval(Integral, 1, None, closed="left")],
+        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
@@ -243,6 +257,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         decoding="constrained",
         temperature=0.0,
         n_orderings=1,
+        chunk_size=None,
         random_state=None,
         device="auto",
         dtype="auto",
@@ -255,6 +270,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self.decoding = decoding
         self.temperature = temperature
         self.n_orderings = n_orderings
+        self.chunk_size = chunk_size
         self.random_state = random_state
         self.device = device
         self.dtype = dtype
@@ -276,6 +292,8 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         X = validate_episode(self, X)
+        if self.chunk_size is not None and self.chunk_size < self.n_clusters:
+            raise ValueError(f"chunk_size={self.chunk_size} should be >= n_clusters={self.n_clusters}.")
         labels, probabilities, details = in_context_clustering(
             X,
             self.n_clusters,
@@ -286,6 +304,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             decoding=self.decoding,
             temperature=self.temperature,
             n_orderings=self.n_orderings,
+            chunk_size=self.chunk_size,
             random_state=self.random_state,
             device=self.device,
             dtype=self.dtype,

@@ -245,3 +245,45 @@ def test_consensus_aligns_permuted_label_names():
     odd = np.array([1, 1, 1, 2, 0, 0])
     labels, _ = consensus_labels([reference, renamed, odd], [one_hot[reference], one_hot[renamed], one_hot[odd]], 3)
     np.testing.assert_array_equal(labels, reference)
+
+
+def test_chunked_fit_labels_every_point(tiny_model, monkeypatch):
+    from sklearn_icc.cluster import _predict
+
+    X = make_mixture(45, 3, 2, random_state=4)[0]
+    calls = []
+    real = _predict.in_context_predict
+
+    def spy(X_anchor, anchor_labels, X_new, n_clusters, **kwargs):
+        calls.append((len(X_anchor), len(X_new), kwargs["chunk_size"]))
+        return real(X_anchor, anchor_labels, X_new, n_clusters, **kwargs)
+
+    monkeypatch.setattr(_predict, "in_context_predict", spy)
+    icc = InContextClustering(tiny_model, 3, chunk_size=15, random_state=0).fit(X)
+    assert icc.labels_.shape == (45,) and icc.labels_.dtype == np.int64
+    assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
+    np.testing.assert_array_equal(icc.labels_, canonical(icc.labels_))
+    np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
+    n_anchors, n_rest, size = calls[0]
+    assert n_rest == 30 and size == 15 and 1 <= n_anchors <= 15
+
+
+def test_points_that_do_not_fit_one_prompt_are_chunked(tmp_path):
+    from conftest import build_tiny_model_dir
+
+    path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=1500)
+    X = np.random.default_rng(0).normal(size=(90, 2))  # about 2600 tokens in one prompt
+    icc = InContextClustering(path, 2, random_state=0).fit(X)
+    assert icc.labels_.shape == (90,) and set(icc.labels_.tolist()) <= {0, 1}
+    assert icc.n_prompt_tokens_ < 1500
+
+
+def test_chunk_size_below_n_clusters(tiny_model, X):
+    with pytest.raises(ValueError, match="chunk_size=2 should be >= n_clusters=3"):
+        InContextClustering(tiny_model, 3, chunk_size=2).fit(X)
+
+
+def canonical(labels):
+    from sklearn_icc.runtime import canonical_labels
+
+    return canonical_labels(labels)
