@@ -155,6 +155,7 @@ def propose_labels(history, jacobi_guesses, count, max_context=8):
 
 
 def _softmax(logits):
+    logits = np.asarray(logits, dtype=np.float64)  # rows must sum to 1 in float64
     z = np.exp(logits - logits.max())
     return z / z.sum()
 
