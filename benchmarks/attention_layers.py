@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import time
 
 import numpy as np
 from sklearn.cluster import KMeans

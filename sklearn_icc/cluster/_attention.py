@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from numbers import Integral
 
-import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
-from ..runtime import POINT_FORMATS, PROMPT_TEMPLATES, PromptTemplate, build_prompt, load_model
+from ..runtime import build_prompt, load_model
 from ..runtime.capture import capture_points, n_decoder_layers
-from ..runtime.devices import DTYPE_NAMES
 from ..runtime.prompts import resolve_template
-from ._affinity import LAYER_RULES, affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
-from ._validation import validate_episode
+from ._affinity import affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, set_runtime_state, validate_episode
 
 AFFINITIES = ("attention", "hidden")
 AUTO_LAYER_RULE = "eigengap"
@@ -207,17 +204,10 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "model": [str, os.PathLike],
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        **PROMPT_PARAMETER_CONSTRAINTS,
         "layer": [Integral, StrOptions({"auto"})],
         "heads": [list, tuple, None],
         "affinity": [StrOptions(set(AFFINITIES))],
-        "condition": [str, None],
-        "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
-        "point_format": [StrOptions(set(POINT_FORMATS))],
-        "random_state": ["random_state"],
-        "device": [str],
-        "dtype": [StrOptions(set(DTYPE_NAMES))],
     }
 
     def __init__(
@@ -281,8 +271,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         self.affinity_matrix_ = matrix
         self.layer_ = int(layer)
         self.layer_scores_ = scores
-        self.device_ = str(loaded.device)
-        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+        set_runtime_state(self, loaded)
         return self
 
     def __sklearn_tags__(self):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from numbers import Integral, Real
 
@@ -12,21 +11,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..runtime import (
-    POINT_FORMATS,
-    PROMPT_TEMPLATES,
-    PromptTemplate,
-    build_prompt,
-    constrained_decode,
-    free_decode,
-    load_model,
-)
+from ..runtime import build_prompt, constrained_decode, free_decode, load_model
 from ..runtime.decoding import prompt_fits
-from ..runtime.devices import DTYPE_NAMES
 from ..runtime.prompts import resolve_template
 from ._consensus import canonical_order, consensus_labels
 from ._predict import cluster_in_chunks, in_context_predict
-from ._validation import validate_episode
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, set_runtime_state, validate_episode
 
 DECODINGS = ("constrained", "free")
 DEFAULT_CHUNK_SIZE = 50  # points per prompt when all of them do not fit in one
@@ -232,18 +222,11 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "model": [str, os.PathLike],
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "condition": [str, None],
-        "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
-        "point_format": [StrOptions(set(POINT_FORMATS))],
+        **PROMPT_PARAMETER_CONSTRAINTS,
         "decoding": [StrOptions(set(DECODINGS))],
         "temperature": [Interval(Real, 0, None, closed="left")],
         "n_orderings": [Interval(Integral, 1, None, closed="left")],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
-        "random_state": ["random_state"],
-        "device": [str],
-        "dtype": [StrOptions(set(DTYPE_NAMES))],
     }
 
     def __init__(
@@ -323,8 +306,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             )
         self.labels_ = labels
         self.label_probabilities_ = probabilities
-        self.device_ = str(loaded.device)
-        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+        set_runtime_state(self, loaded)
         self.n_prompt_tokens_ = details["prompts"][0].n_tokens
         self.n_decoding_failures_ = int(failures)
         self.timings_ = {

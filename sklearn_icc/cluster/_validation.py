@@ -1,9 +1,28 @@
-"""Input checks shared by every ICC estimator."""
+"""Input checks and parameter constraints shared by every ICC estimator."""
 
 from __future__ import annotations
 
+import os
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
+
+from ..runtime import POINT_FORMATS, PROMPT_TEMPLATES, PromptTemplate
+from ..runtime.devices import DTYPE_NAMES
+
+# The parameters of every estimator that writes points into a prompt.
+PROMPT_PARAMETER_CONSTRAINTS = {
+    "model": [str, os.PathLike],
+    "n_clusters": [Interval(Integral, 1, None, closed="left")],
+    "condition": [str, None],
+    "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
+    "point_format": [StrOptions(set(POINT_FORMATS))],
+    "random_state": ["random_state"],
+    "device": [str],
+    "dtype": [StrOptions(set(DTYPE_NAMES))],
+}
 
 
 def validate_episode(estimator, X):
@@ -16,3 +35,9 @@ def validate_episode(estimator, X):
     if X.shape[0] < estimator.n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={estimator.n_clusters}.")
     return X
+
+
+def set_runtime_state(estimator, loaded):
+    """Record where the model ran: ``device_`` and ``dtype_`` as plain strings."""
+    estimator.device_ = str(loaded.device)
+    estimator.dtype_ = str(loaded.dtype).replace("torch.", "")

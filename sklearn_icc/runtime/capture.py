@@ -11,8 +11,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .prompts import check_context_window
 
 

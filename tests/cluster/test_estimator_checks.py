@@ -1,6 +1,5 @@
 """scikit-learn's estimator checks on the tiny model, with each expected failure explained."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_icc import AttentionSpectralClustering, InContextClustering
