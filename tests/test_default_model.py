@@ -74,7 +74,7 @@ def test_default_model_labels_any_valid_shape(default_loaded):
         assert labels.min() >= 0 and labels.max() < k
 
 
-@pytest.mark.parametrize("layer, affinity", [(15, "attention"), ("auto", "attention"), (-20, "hidden")])
+@pytest.mark.parametrize("layer, affinity", [(15, "attention"), ("auto", "attention"), (-20, "hidden"), (9, "hidden")])
 def test_attention_spectral_clustering_on_the_default_model(default_loaded, layer, affinity):
     from sklearn_icc import AttentionSpectralClustering
 
@@ -85,6 +85,6 @@ def test_attention_spectral_clustering_on_the_default_model(default_loaded, laye
     assert set(asc.labels_.tolist()) <= {0, 1}
     assert asc.affinity_matrix_.shape == (30, 30)
     assert 0 <= asc.layer_ < 30
-    assert asc.layer_ == {15: 15, -20: 10}.get(layer, asc.layer_)
+    assert asc.layer_ == {15: 15, -20: 10, 9: 9}.get(layer, asc.layer_)
     assert len(asc.layer_scores_) == (30 if layer == "auto" else 0)
     assert default_loaded.model.config._attn_implementation == "sdpa"

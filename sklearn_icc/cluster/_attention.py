@@ -15,7 +15,8 @@ from ._affinity import affinity_from_attention, affinity_from_hidden, score_laye
 from ._validation import PROMPT_PARAMETER_CONSTRAINTS, set_runtime_state, validate_episode
 
 AFFINITIES = ("attention", "hidden")
-AUTO_LAYER_RULE = "eigengap"
+AUTO_LAYER_RULE = "eigengap"  # measured against "silhouette": see docs/benchmarks.rst
+DEFAULT_LAYER = 9  # the default model's best fixed layer in benchmarks/attention_layers.py
 
 
 def layer_affinities(
@@ -24,7 +25,7 @@ def layer_affinities(
     *,
     model="default",
     layers="all",
-    affinity="attention",
+    affinity="hidden",
     heads=None,
     condition=None,
     prompt="paper",
@@ -45,9 +46,9 @@ def layer_affinities(
     model : str or path, default="default"
     layers : "all" or list of int, default="all"
         Decoder layers, 0-based; negative values count from the end.
-    affinity : {"attention", "hidden"}, default="attention"
-        The paper's attention block means (:func:`affinity_from_attention`), or the
-        cosine similarity of mean hidden states (:func:`affinity_from_hidden`).
+    affinity : {"attention", "hidden"}, default="hidden"
+        The cosine similarity of mean hidden states (:func:`affinity_from_hidden`), or
+        the paper's attention block means (:func:`affinity_from_attention`).
     heads : list of int or None, default=None
         Attention heads to average (``None``: all).
     condition, prompt, point_format, device, dtype
@@ -77,8 +78,8 @@ def attention_spectral_clustering(
     n_clusters=3,
     *,
     model="default",
-    layer="auto",
-    affinity="attention",
+    layer=DEFAULT_LAYER,
+    affinity="hidden",
     heads=None,
     condition=None,
     prompt="paper",
@@ -96,11 +97,11 @@ def attention_spectral_clustering(
     X : ndarray of shape (n_samples, n_features)
     n_clusters : int, default=3
     model : str or path, default="default"
-    layer : int or "auto", default="auto"
+    layer : int or "auto", default=9
         The decoder layer (0-based, negative from the end). ``"auto"`` scores every
         layer without labels (the eigengap at ``n_clusters`` of the normalised
         Laplacian) and takes the best.
-    affinity : {"attention", "hidden"}, default="attention"
+    affinity : {"attention", "hidden"}, default="hidden"
     heads : list of int or None, default=None
     condition, prompt, point_format, device, dtype
         As for :class:`InContextClustering`.
@@ -142,13 +143,13 @@ def attention_spectral_clustering(
 
 
 class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
-    """Spectral clustering on the point-by-point attention of one LLM layer.
+    """Spectral clustering on what one LLM layer computes about the points.
 
-    One forward pass over the ICC prompt (no generation); layer ``layer``'s attention,
-    averaged over heads and over each pair of point spans, becomes an affinity matrix
-    (the paper's preprocessing, :func:`affinity_from_attention`), and scikit-learn's
-    spectral clustering labels the points. ``affinity="hidden"`` uses the cosine
-    similarity of the points' mean hidden states at that layer instead.
+    One forward pass over the ICC prompt (no generation). Layer ``layer``'s attention,
+    averaged over heads and over each pair of point spans (the paper's affinity,
+    :func:`affinity_from_attention`), or the cosine similarity of the points' mean
+    hidden states at that layer (``affinity="hidden"``, the default), becomes an
+    affinity matrix, and scikit-learn's spectral clustering labels the points.
 
     Read more in the :ref:`User Guide <attention_guide>`.
 
@@ -157,12 +158,19 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     model : str or path, default="default"
         As for :class:`InContextClustering`.
     n_clusters : int, default=3
-    layer : int or "auto", default="auto"
+    layer : int or "auto", default=9
         0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
         the largest eigengap at ``n_clusters`` (no labels needed); see ``layer_``.
+        The default, layer 9 of 30, was the best fixed layer of the default model
+        (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
+        search ``layer`` with ``GridSearchCV`` or use ``"auto"``.
     heads : list of int or None, default=None
-        Attention heads to average; ``None`` averages all.
-    affinity : {"attention", "hidden"}, default="attention"
+        Attention heads to average (``affinity="attention"`` only); ``None`` averages all.
+    affinity : {"attention", "hidden"}, default="hidden"
+        ``"hidden"``: centred cosine similarity of the points' mean hidden states
+        (:func:`affinity_from_hidden`). ``"attention"``: the paper's attention block
+        means (:func:`affinity_from_attention`). On the default model ``"hidden"``
+        scored far higher (see the benchmarks page).
     condition : str, default=None
     prompt : {"paper", "short"} or PromptTemplate, default="paper"
     point_format : {"paper", "compact"}, default="paper"
@@ -198,9 +206,9 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     >>> import numpy as np
     >>> from sklearn_icc import AttentionSpectralClustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
-    >>> asc = AttentionSpectralClustering(n_clusters=2, layer=15, random_state=0).fit(X)
+    >>> asc = AttentionSpectralClustering(n_clusters=2, random_state=0).fit(X)
     >>> asc.labels_.dtype, asc.affinity_matrix_.shape, asc.layer_
-    (dtype('int64'), (4, 4), 15)
+    (dtype('int64'), (4, 4), 9)
     """
 
     _parameter_constraints: dict = {
@@ -215,9 +223,9 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         model="default",
         n_clusters=3,
         *,
-        layer="auto",
+        layer=DEFAULT_LAYER,
         heads=None,
-        affinity="attention",
+        affinity="hidden",
         condition=None,
         prompt="paper",
         point_format="paper",

@@ -78,17 +78,26 @@ def test_function_matches_estimator(tiny_model, X):
 
 
 def test_all_layer_affinities_from_one_pass(tiny_model, X):
-    affinities = layer_affinities(X, 3, model=tiny_model)
+    affinities = layer_affinities(X, 3, model=tiny_model, affinity="attention")
     assert sorted(affinities) == [0, 1]
-    single = layer_affinities(X, 3, model=tiny_model, layers=[1])
+    single = layer_affinities(X, 3, model=tiny_model, layers=[1], affinity="attention")
     np.testing.assert_allclose(affinities[1], single[1], rtol=1e-5)
 
 
 def test_heads(tiny_model, X):
-    asc = AttentionSpectralClustering(tiny_model, 3, layer=0, heads=[0, 2]).fit(X)
-    assert asc.labels_.shape == (15,)
+    every = AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention").fit(X)
+    some = AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention", heads=[0, 2]).fit(X)
+    assert some.labels_.shape == (15,)
+    assert not np.allclose(every.affinity_matrix_, some.affinity_matrix_)
     with pytest.raises(ValueError, match="heads="):
-        AttentionSpectralClustering(tiny_model, 3, layer=0, heads=[9]).fit(X)
+        AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention", heads=[9]).fit(X)
+
+
+def test_defaults_are_the_measured_best(tiny_model):
+    asc = AttentionSpectralClustering()
+    assert (asc.layer, asc.affinity) == (9, "hidden")
+    with pytest.raises(ValueError, match="layer=9 is out of range for a model with 2 layers"):
+        AttentionSpectralClustering(tiny_model, 2).fit(np.zeros((4, 2)))
 
 
 def test_layer_out_of_range(tiny_model, X):
