@@ -146,7 +146,7 @@ def read_results(path):
             raise ValueError(f"{path} has columns {reader.fieldnames}, expected {list(RESULT_COLUMNS)}.")
         rows = []
         for raw in reader:
-            row = {key: (float(value) if value != "" else None) for key, value in raw.items() if key != "method"}
+            row = {k: (float(v) if v != "" else None) for k, v in raw.items() if k != "method"}
             row.update(method=raw["method"], episode=int(row["episode"]), n=int(row["n"]))
             rows.append(row)
     return rows
@@ -203,7 +203,8 @@ def markdown_table(records, show_failures=False):
     def number(value, digits):
         return "–" if value is None else f"{value:.{digits}f}"
 
-    header = ["method", "df", "episodes", "ACC", "ARI", "NMI", "seconds", "prefill s", "decode s", "tokens/point"]
+    header = ["method", "df", "episodes", "ACC", "ARI", "NMI", "seconds", "prefill s", "decode s"]
+    header.append("tokens/point")
     if show_failures:
         header.append("decoding failures")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -219,6 +220,7 @@ def markdown_table(records, show_failures=False):
 
 
 def build_parser():
+    """The argument parser of ``sklearn-icc bench``."""
     parser = argparse.ArgumentParser(
         prog="sklearn-icc bench",
         description="The paper's Table 1: Student-t mixtures, d=3, k=3, n uniform in [10, 50]; "
@@ -231,13 +233,16 @@ def build_parser():
                         help="methods to run (default: all)")
     parser.add_argument("--quick", action="store_true",
                         help=f"{QUICK_EPISODES} episodes, df 1 and 5 only (overrides --episodes and --df)")
-    parser.add_argument("--model", default="default", help="ICC model id or local path (default: the embedded model)")
+    parser.add_argument("--model", default="default",
+                        help="ICC model id or local path (default: the embedded model)")
     parser.add_argument("--decoding", choices=("constrained", "free"), default="constrained",
                         help="ICC decoding; 'free' is the paper's generate-then-parse and counts failures")
     parser.add_argument("--device", default="auto", help="ICC device (default: auto)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's choice); 1 avoids oversubscription on a busy machine")
-    parser.add_argument("--out", default="benchmarks/results", help="output folder (default: benchmarks/results)")
+                        help="torch CPU threads (default: torch's choice); "
+                        "1 avoids oversubscription on a busy machine")
+    parser.add_argument("--out", default="benchmarks/results",
+                        help="output folder (default: benchmarks/results)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of the episodes (default: 0)")
     return parser
 
@@ -257,6 +262,9 @@ def main(argv=None) -> int:
     """
     from tqdm import tqdm
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--"]:  # ``sklearn-icc bench -- --quick`` passes the separator on.
+        argv = argv[1:]
     args = build_parser().parse_args(argv)
     episodes = QUICK_EPISODES if args.quick else args.episodes
     dfs = [float(df) for df in (QUICK_DFS if args.quick else args.df)]
@@ -289,7 +297,8 @@ def main(argv=None) -> int:
             from .datasets import make_mixture
 
             X_warm, y_warm = make_mixture(30, N_CLUSTERS, N_FEATURES, df=5.0, random_state=12345)
-            run_episode("icc-paper", X_warm, y_warm, model=args.model, decoding=args.decoding, device=args.device)
+            run_episode("icc-paper", X_warm, y_warm, model=args.model, decoding=args.decoding,
+                        device=args.device)
 
     new_file = not results_path.exists()
     start = time.perf_counter()
@@ -303,7 +312,8 @@ def main(argv=None) -> int:
                 data_cache = {(df, episode): episode_data(df, episode, args.seed)}
             X, y = data_cache[(df, episode)]
             row = run_episode(
-                method.removesuffix("-free"), X, y, model=args.model, decoding=args.decoding, device=args.device
+                method.removesuffix("-free"), X, y,
+                model=args.model, decoding=args.decoding, device=args.device,
             )
             row.update(df=df, episode=episode, n=len(y), method=method)
             writer.writerow({k: ("" if row[k] is None else row[k]) for k in RESULT_COLUMNS})
@@ -316,18 +326,23 @@ def main(argv=None) -> int:
     table = markdown_table(records, show_failures=args.decoding == "free")
     print(table)
     settings = {
-        "command": "sklearn-icc bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "sklearn-icc bench " + " ".join(argv),
         "episodes_per_df": episodes, "df": dfs, "methods": methods, "model": args.model,
-        "decoding": args.decoding, "seed": args.seed, "device": device, "dtype": dtype, "torch_threads": threads,
+        "decoding": args.decoding, "seed": args.seed,
+        "device": device, "dtype": dtype, "torch_threads": threads,
         "n_features": N_FEATURES, "n_clusters": N_CLUSTERS, "n_samples_range": list(N_SAMPLES_RANGE),
         "fits_this_run": len(todo), "wall_seconds_this_run": wall_seconds,
-        "load_average_at_end": list(os.getloadavg()), "python": platform.python_version(), "machine": platform.platform(),
+        "load_average_at_end": list(os.getloadavg()),
+        "python": platform.python_version(), "machine": platform.platform(),
     }
-    (out_dir / "summary.json").write_text(json.dumps({"settings": settings, "summary": records}, indent=2) + "\n")
+    summary = {"settings": settings, "summary": records}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     notes = (
-        f"# Table 1 setting: d={N_FEATURES}, k={N_CLUSTERS}, n in [{N_SAMPLES_RANGE[0]}, {N_SAMPLES_RANGE[1]}], "
+        f"# Table 1 setting: d={N_FEATURES}, k={N_CLUSTERS}, "
+        f"n in [{N_SAMPLES_RANGE[0]}, {N_SAMPLES_RANGE[1]}], "
         f"Student-t noise, raw X\n\n"
-        f"Model: {args.model} ({device}, {dtype}, torch threads: {threads}); decoding: {args.decoding}; seed: {args.seed}; "
+        f"Model: {args.model} ({device}, {dtype}, torch threads: {threads}); "
+        f"decoding: {args.decoding}; seed: {args.seed}; "
         f"up to {episodes} episodes per df. ACC, ARI, NMI: mean ± standard error over episodes. "
         "seconds: wall time of one fit; prefill/decode: the ICC split; tokens/point: prompt tokens / n.\n\n"
     )

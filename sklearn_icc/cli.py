@@ -70,12 +70,6 @@ def demo(args):
     return 0
 
 
-def bench(args):
-    from .benchmarking import main as bench_main
-
-    return bench_main(args.bench_args)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="sklearn-icc", description="In-Context Clustering with LLMs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,9 +77,13 @@ def main(argv=None):
     p_demo.add_argument("--model", default="default", help="model id or local path (default: the embedded model)")
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.set_defaults(func=demo)
-    p_bench = sub.add_parser("bench", help="the paper's Table 1 benchmark (see --help)", add_help=False)
-    p_bench.add_argument("bench_args", nargs=argparse.REMAINDER)
-    p_bench.set_defaults(func=bench)
+    sub.add_parser("bench", help="the paper's Table 1 benchmark (sklearn-icc bench --help)", add_help=False)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # argparse's REMAINDER refuses options such as --quick right after the command.
+        from .benchmarking import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
     return args.func(args)
 

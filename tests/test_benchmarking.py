@@ -36,3 +36,11 @@ def test_quick_run_writes_tables_and_resumes(tiny_model, tmp_path, capsys):
     assert main(args) == 0
     with open(out / "results.csv") as f:
         assert len(list(csv.DictReader(f))) == 20
+
+
+def test_cli_passes_options_to_the_benchmark(tiny_model, tmp_path, capsys):
+    from sklearn_icc.cli import main as cli_main
+
+    out = tmp_path / "cli"
+    assert cli_main(["bench", "--quick", "--methods", "kmeans", "--model", tiny_model, "--out", str(out)]) == 0
+    assert "| KMeans | 5 | 5 |" in capsys.readouterr().out
