@@ -280,18 +280,13 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         labels, probabilities, details = in_context_clustering(
             X,
             self.n_clusters,
-            model=self.model,
-            condition=self.condition,
-            prompt=self.prompt,
-            point_format=self.point_format,
             decoding=self.decoding,
             temperature=self.temperature,
             n_orderings=self.n_orderings,
             chunk_size=self.chunk_size,
             random_state=self.random_state,
-            device=self.device,
-            dtype=self.dtype,
             return_details=True,
+            **self._prompt_settings(),
         )
         results, loaded = details["results"], details["loaded"]
         failures = sum(result.n_failures for result in results)
@@ -319,18 +314,12 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     def _label_new_points(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, reset=False)
-        return in_context_predict(
-            self.X_fit_,
-            self.labels_,
-            X,
-            self.n_clusters,
-            model=self.model,
-            condition=self.condition,
-            prompt=self.prompt,
-            point_format=self.point_format,
-            device=self.device,
-            dtype=self.dtype,
-        )
+        return in_context_predict(self.X_fit_, self.labels_, X, self.n_clusters, **self._prompt_settings())
+
+    def _prompt_settings(self):
+        """The parameters that decide the model and the prompt, shared by fit and predict."""
+        names = ("model", "condition", "prompt", "point_format", "device", "dtype")
+        return {name: getattr(self, name) for name in names}
 
     def predict(self, X):
         """Label new points in context, with the fitted points as labelled anchors.
