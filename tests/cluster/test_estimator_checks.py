@@ -1,4 +1,9 @@
-"""scikit-learn's estimator checks on the tiny model, with each expected failure explained."""
+"""scikit-learn's estimator checks on the tiny model, with each expected failure explained.
+
+scikit-learn itself skips check_array_api_input unless SCIPY_ARRAY_API=1 is set (the
+estimators convert input to NumPy and do not claim array-API support); pytest -ra
+lists that skip with its reason.
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
