@@ -118,3 +118,21 @@ def test_prompt_over_the_context_window(tmp_path):
     prompt = build_prompt(np.zeros((30, 3)), 2, loaded.tokenizer)
     with pytest.raises(ValueError, match=r"n=30 points needs \d+ tokens .* window of 256 tokens"):
         constrained_decode(loaded, prompt, 2)
+
+
+def test_forced_labels_are_kept_and_the_rest_decoded_as_with_one_label_per_pass(tiny_loaded, prompt):
+    forced = [0, 1, 1, 0, 2]
+    plain = constrained_decode(tiny_loaded, prompt, 3, window=1, forced_labels=forced)
+    fast = constrained_decode(tiny_loaded, prompt, 3, window=16, forced_labels=forced)
+    np.testing.assert_array_equal(plain.labels[:5], forced)
+    np.testing.assert_array_equal(plain.probabilities[:5], np.eye(3)[forced])
+    np.testing.assert_array_equal(plain.labels, fast.labels)
+    np.testing.assert_allclose(plain.probabilities, fast.probabilities, atol=1e-4)
+    assert plain.n_forward_passes == 25 - 5
+
+
+def test_forced_labels_must_be_canonical(tiny_loaded, prompt):
+    with pytest.raises(ValueError, match="forced_labels must be canonical"):
+        constrained_decode(tiny_loaded, prompt, 3, forced_labels=[1, 0])
+    with pytest.raises(ValueError, match="forced_labels must be canonical"):
+        constrained_decode(tiny_loaded, prompt, 2, forced_labels=[0, 1, 2])
