@@ -12,7 +12,7 @@ from ..runtime import build_prompt, load_model
 from ..runtime.capture import capture_points, n_decoder_layers
 from ..runtime.prompts import resolve_template
 from ._affinity import affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS, set_runtime_state, validate_episode
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state, validate_episode
 
 AFFINITIES = ("attention", "hidden")
 AUTO_LAYER_RULE = "eigengap"  # measured against "silhouette": see docs/benchmarks.rst
@@ -263,16 +263,11 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         labels, matrix, layer, scores = attention_spectral_clustering(
             X,
             self.n_clusters,
-            model=self.model,
             layer=self.layer,
             affinity=self.affinity,
             heads=self.heads,
-            condition=self.condition,
-            prompt=self.prompt,
-            point_format=self.point_format,
             random_state=random_state,
-            device=self.device,
-            dtype=self.dtype,
+            **prompt_settings(self),
         )
         loaded = load_model(self.model, device=self.device, dtype=self.dtype)
         self.labels_ = labels

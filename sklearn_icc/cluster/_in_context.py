@@ -16,7 +16,7 @@ from ..runtime.decoding import prompt_fits
 from ..runtime.prompts import resolve_template
 from ._consensus import canonical_order, consensus_labels
 from ._predict import cluster_in_chunks, in_context_predict
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS, set_runtime_state, validate_episode
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state, validate_episode
 
 DECODINGS = ("constrained", "free")
 DEFAULT_CHUNK_SIZE = 50  # points per prompt when all of them do not fit in one
@@ -286,7 +286,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             chunk_size=self.chunk_size,
             random_state=self.random_state,
             return_details=True,
-            **self._prompt_settings(),
+            **prompt_settings(self),
         )
         results, loaded = details["results"], details["loaded"]
         failures = sum(result.n_failures for result in results)
@@ -314,12 +314,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     def _label_new_points(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, reset=False)
-        return in_context_predict(self.X_fit_, self.labels_, X, self.n_clusters, **self._prompt_settings())
-
-    def _prompt_settings(self):
-        """The parameters that decide the model and the prompt, shared by fit and predict."""
-        names = ("model", "condition", "prompt", "point_format", "device", "dtype")
-        return {name: getattr(self, name) for name in names}
+        return in_context_predict(self.X_fit_, self.labels_, X, self.n_clusters, **prompt_settings(self))
 
     def predict(self, X):
         """Label new points in context, with the fitted points as labelled anchors.

@@ -37,6 +37,12 @@ def validate_episode(estimator, X):
     return X
 
 
+def prompt_settings(estimator):
+    """The estimator parameters that choose the model and write the prompt, as keyword arguments."""
+    names = ("model", "condition", "prompt", "point_format", "device", "dtype")
+    return {name: getattr(estimator, name) for name in names}
+
+
 def set_runtime_state(estimator, loaded):
     """Record where the model ran: ``device_`` and ``dtype_`` as plain strings."""
     estimator.device_ = str(loaded.device)
