@@ -1,4 +1,4 @@
-"""The ``sklearn-icc`` command: ``demo`` and ``bench``."""
+"""The ``sklearn-icc`` command: ``demo``, ``bench`` and ``finetune``."""
 
 from __future__ import annotations
 
@@ -78,7 +78,12 @@ def main(argv=None):
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.set_defaults(func=demo)
     sub.add_parser("bench", help="the paper's Table 1 benchmark (sklearn-icc bench --help)", add_help=False)
+    sub.add_parser("finetune", help="train a LoRA adapter (sklearn-icc finetune --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["finetune"]:
+        from .finetune.cli import main as finetune_main
+
+        return finetune_main(argv[1:])
     if argv[:1] == ["bench"]:
         # argparse's REMAINDER refuses options such as --quick right after the command.
         from .benchmarking import main as bench_main

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -85,3 +86,85 @@ def make_mixture(
     else:
         noise = rng.lognormal(size=shape) - np.exp(0.5)
     return centers[y] + scale * noise, y
+
+
+# Degrees of freedom the paper keeps out of training, to test generalisation (§3).
+HELD_OUT_DFS = (1.25, 1.5, 1.75)
+
+
+@dataclass(frozen=True)
+class EpisodeGrid:
+    """The grid that training episodes are drawn from (the paper's §3 defaults).
+
+    Each episode draws ``n_clusters``, ``n_features`` and ``df`` uniformly from their
+    tuples and ``n_samples`` uniformly in the closed range, then calls
+    :func:`make_mixture`. ``n_permutations > 1`` repeats each drawn episode with its
+    rows permuted (the paper's augmented variant). ``df`` values in
+    :data:`HELD_OUT_DFS` are refused unless ``allow_held_out=True``.
+    """
+
+    n_clusters: tuple = (2, 3, 4, 5)
+    n_features: tuple = (1, 2, 3, 4)
+    dfs: tuple = (1.0, 2.0, 5.0, 100.0)
+    n_samples: tuple = (10, 50)
+    dist: str = "t"
+    n_permutations: int = 1
+    allow_held_out: bool = False
+
+    def __post_init__(self):
+        for name in ("n_clusters", "n_features", "dfs"):
+            values = getattr(self, name)
+            if not isinstance(values, (tuple, list)) or len(values) == 0:
+                raise ValueError(f"EpisodeGrid.{name} must be a non-empty tuple, got {values!r}.")
+            if min(values) <= 0:
+                raise ValueError(f"EpisodeGrid.{name} must hold positive values, got {values!r}.")
+        low, high = self.n_samples
+        if not 1 <= low <= high:
+            raise ValueError(f"EpisodeGrid.n_samples must be a range (low, high) with 1 <= low <= high, got {self.n_samples!r}.")
+        if max(self.n_clusters) > low:
+            raise ValueError(f"EpisodeGrid: max n_clusters={max(self.n_clusters)} exceeds the smallest n_samples={low}.")
+        if self.dist not in NOISE_DISTRIBUTIONS:
+            raise ValueError(f"EpisodeGrid.dist must be one of {NOISE_DISTRIBUTIONS}, got {self.dist!r}.")
+        if self.n_permutations < 1:
+            raise ValueError(f"EpisodeGrid.n_permutations must be >= 1, got {self.n_permutations}.")
+        held = sorted(set(self.dfs) & set(HELD_OUT_DFS))
+        if held and self.dist == "t" and not self.allow_held_out:
+            raise ValueError(
+                f"EpisodeGrid.dfs contains held-out df values {held}; they are kept for testing. "
+                "Pass allow_held_out=True to train on them anyway."
+            )
+
+
+def grid_episode(grid, index, seed=0):
+    """Draw training episode ``index`` of ``grid``: ``(X, y)``, the same for a given seed.
+
+    Episodes are seeded by ``(seed, index)`` alone, so a resumed or sharded run sees the
+    same data. With ``grid.n_permutations = m``, episodes ``m*i .. m*i+m-1`` are
+    permutations of one drawn mixture (the first unpermuted).
+    """
+    base, permutation = divmod(int(index), grid.n_permutations)
+    rng = np.random.default_rng([int(seed), base])
+    k = int(rng.choice(grid.n_clusters))
+    d = int(rng.choice(grid.n_features))
+    df = float(rng.choice(grid.dfs))
+    n = int(rng.integers(grid.n_samples[0], grid.n_samples[1] + 1))
+    X, y = make_mixture(n, k, d, dist=grid.dist, df=df, random_state=int(rng.integers(2**31 - 1)))
+    if permutation:
+        order = np.random.default_rng([int(seed), base, permutation]).permutation(n)
+        X, y = X[order], y[order]
+    return X, y
+
+
+def iter_episodes(n_episodes, grid=None, *, seed=0, start=0):
+    """Yield ``n_episodes`` training episodes ``(X, y)`` of ``grid``, from index ``start``.
+
+    Examples
+    --------
+    >>> from sklearn_icc.datasets import EpisodeGrid, iter_episodes
+    >>> episodes = list(iter_episodes(3, EpisodeGrid(n_clusters=(2,), n_features=(2,))))
+    >>> [(X.shape[1], len(set(y.tolist()))) for X, y in episodes]
+    [(2, 2), (2, 2), (2, 2)]
+    """
+    grid = grid or EpisodeGrid()
+    for index in range(start, start + n_episodes):
+        yield grid_episode(grid, index, seed=seed)

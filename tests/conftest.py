@@ -32,7 +32,7 @@ def build_char_tokenizer():
     )
 
 
-def build_tiny_model_dir(path, max_position_embeddings=4096, seed=0):
+def build_tiny_model_dir(path, max_position_embeddings=4096, seed=0, initializer_range=0.02):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -46,6 +46,7 @@ def build_tiny_model_dir(path, max_position_embeddings=4096, seed=0):
         num_key_value_heads=2,
         max_position_embeddings=max_position_embeddings,
         tie_word_embeddings=True,
+        initializer_range=initializer_range,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,

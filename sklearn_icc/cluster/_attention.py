@@ -24,6 +24,7 @@ def layer_affinities(
     n_clusters=3,
     *,
     model="default",
+    adapter=None,
     layers="all",
     affinity="hidden",
     heads=None,
@@ -51,7 +52,7 @@ def layer_affinities(
         the paper's attention block means (:func:`affinity_from_attention`).
     heads : list of int or None, default=None
         Attention heads to average (``None``: all).
-    condition, prompt, point_format, device, dtype
+    adapter, condition, prompt, point_format, device, dtype
         As for :class:`InContextClustering`.
 
     Returns
@@ -59,7 +60,7 @@ def layer_affinities(
     affinities : dict of int to ndarray of shape (n_samples, n_samples)
         Keyed by 0-based layer.
     """
-    loaded = load_model(model, device=device, dtype=dtype)
+    loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
     n_layers = n_decoder_layers(loaded)
     wanted = list(range(n_layers)) if isinstance(layers, str) and layers == "all" else list(layers)
     built = build_prompt(
@@ -78,6 +79,7 @@ def attention_spectral_clustering(
     n_clusters=3,
     *,
     model="default",
+    adapter=None,
     layer=DEFAULT_LAYER,
     affinity="hidden",
     heads=None,
@@ -103,7 +105,7 @@ def attention_spectral_clustering(
         Laplacian) and takes the best.
     affinity : {"attention", "hidden"}, default="hidden"
     heads : list of int or None, default=None
-    condition, prompt, point_format, device, dtype
+    adapter, condition, prompt, point_format, device, dtype
         As for :class:`InContextClustering`.
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means step of spectral clustering.
@@ -127,7 +129,7 @@ def attention_spectral_clustering(
     (dtype('int64'), (4, 4), 15)
     """
     common = dict(
-        model=model, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
+        model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
         point_format=point_format, device=device, dtype=dtype,
     )
     if isinstance(layer, str) and layer == "auto":
@@ -158,6 +160,8 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     model : str or path, default="default"
         As for :class:`InContextClustering`.
     n_clusters : int, default=3
+    adapter : str, path or None, default=None
+        As for :class:`InContextClustering`.
     layer : int or "auto", default=9
         0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
         the largest eigengap at ``n_clusters`` (no labels needed); see ``layer_``.
@@ -223,6 +227,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         model="default",
         n_clusters=3,
         *,
+        adapter=None,
         layer=DEFAULT_LAYER,
         heads=None,
         affinity="hidden",
@@ -235,6 +240,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     ):
         self.model = model
         self.n_clusters = n_clusters
+        self.adapter = adapter
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
@@ -269,7 +275,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
             random_state=random_state,
             **prompt_settings(self),
         )
-        loaded = load_model(self.model, device=self.device, dtype=self.dtype)
+        loaded = load_model(self.model, device=self.device, dtype=self.dtype, adapter=self.adapter)
         self.labels_ = labels
         self.affinity_matrix_ = matrix
         self.layer_ = int(layer)

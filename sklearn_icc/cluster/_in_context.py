@@ -27,6 +27,7 @@ def in_context_clustering(
     n_clusters=3,
     *,
     model="default",
+    adapter=None,
     condition=None,
     prompt="paper",
     point_format="paper",
@@ -49,7 +50,7 @@ def in_context_clustering(
         Finite numeric data; validate it first (the estimator does).
     n_clusters : int, default=3
         The number of clusters named in the prompt; labels lie in ``0..n_clusters-1``.
-    model, condition, prompt, point_format, decoding, temperature, n_orderings, chunk_size
+    model, adapter, condition, prompt, point_format, decoding, temperature, n_orderings, chunk_size
         As for :class:`InContextClustering`.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations, and sampling when ``temperature > 0``.
@@ -78,7 +79,7 @@ def in_context_clustering(
     >>> labels.dtype, labels.shape, proba.shape
     (dtype('int64'), (4,), (4, 2))
     """
-    loaded = load_model(model, device=device, dtype=dtype)
+    loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
     template = resolve_template(prompt)
     rng = check_random_state(random_state)
 
@@ -110,7 +111,7 @@ def in_context_clustering(
             labels, probabilities = np.empty(len(points), dtype=np.int64), np.zeros((len(points), n_clusters))
             labels[shuffle], probabilities[shuffle] = cluster_in_chunks(
                 points[shuffle], n_clusters, size, lambda first: decode_prompt(build(first)), chunk_size=size,
-                model=model, condition=condition, prompt=prompt, point_format=point_format, device=device,
+                model=model, adapter=adapter, condition=condition, prompt=prompt, point_format=point_format, device=device,
                 dtype=dtype,
             )
             labels, probabilities = canonical_order(labels, probabilities)
@@ -145,6 +146,11 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         ``SKLEARN_ICC_ALLOW_DOWNLOAD=1``. Nothing is downloaded otherwise.
     n_clusters : int, default=3
         The number of clusters; at most the number of single-token labels (10).
+    adapter : str, path or None, default=None
+        A LoRA adapter directory made by :func:`sklearn_icc.finetune.finetune`, or
+        ``"default"`` for the adapter shipped for the default model; merged into the
+        model's weights when it loads. Use the ``prompt`` and ``point_format`` the
+        adapter was trained with (its card, ``sklearn_icc_adapter.json``, names them).
     condition : str, default=None
         What to cluster by, added to the instruction ("the first feature").
     prompt : {"paper", "short"} or PromptTemplate, default="paper"
@@ -234,6 +240,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         model="default",
         n_clusters=3,
         *,
+        adapter=None,
         condition=None,
         prompt="paper",
         point_format="paper",
@@ -247,6 +254,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     ):
         self.model = model
         self.n_clusters = n_clusters
+        self.adapter = adapter
         self.condition = condition
         self.prompt = prompt
         self.point_format = point_format

@@ -16,6 +16,7 @@ def in_context_predict(
     n_clusters=3,
     *,
     model="default",
+    adapter=None,
     condition=None,
     prompt="paper",
     point_format="paper",
@@ -37,7 +38,7 @@ def in_context_predict(
         Canonical labels of the anchors (numbered by first appearance).
     X_new : ndarray of shape (n_new, n_features)
     n_clusters : int, default=3
-    model, condition, prompt, point_format, device, dtype
+    model, adapter, condition, prompt, point_format, device, dtype
         As for :func:`in_context_clustering`.
     chunk_size : int, default=None
         At most this many new points per prompt; ``None``: as many as fit.
@@ -47,7 +48,7 @@ def in_context_predict(
     labels : ndarray of shape (n_new,), dtype int64
     probabilities : ndarray of shape (n_new, n_clusters)
     """
-    loaded = load_model(model, device=device, dtype=dtype)
+    loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
     template = resolve_template(prompt)
     labels = np.zeros(len(X_new), dtype=np.int64)
     probabilities = np.zeros((len(X_new), n_clusters))

@@ -15,6 +15,7 @@ from ..runtime.devices import DTYPE_NAMES
 # The parameters of every estimator that writes points into a prompt.
 PROMPT_PARAMETER_CONSTRAINTS = {
     "model": [str, os.PathLike],
+    "adapter": [str, os.PathLike, None],
     "n_clusters": [Interval(Integral, 1, None, closed="left")],
     "condition": [str, None],
     "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
@@ -39,7 +40,7 @@ def validate_episode(estimator, X):
 
 def prompt_settings(estimator):
     """The estimator parameters that choose the model and write the prompt, as keyword arguments."""
-    names = ("model", "condition", "prompt", "point_format", "device", "dtype")
+    names = ("model", "adapter", "condition", "prompt", "point_format", "device", "dtype")
     return {name: getattr(estimator, name) for name in names}
 
 

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
 
+from .adapters import merge_adapter, resolve_adapter
 from .devices import resolve_device, resolve_dtype
 from .sources import converted_gguf_dir, resolve_model_source
 
@@ -25,6 +26,7 @@ class LoadedModel:
     dtype: object
     context_length: int
     label_token_ids: tuple = field(default=())
+    adapter: str | None = None
 
     @property
     def max_clusters(self):
@@ -32,7 +34,7 @@ class LoadedModel:
         return len(self.label_token_ids)
 
 
-def load_model(model="default", device="auto", dtype="auto", allow_download=None):
+def load_model(model="default", device="auto", dtype="auto", allow_download=None, adapter=None):
     """Return a :class:`LoadedModel`, loading it on first use and reusing it afterwards.
 
     Parameters
@@ -46,16 +48,20 @@ def load_model(model="default", device="auto", dtype="auto", allow_download=None
         ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
     allow_download : bool or None, default=None
         Allow a hub id to be downloaded. ``None`` reads ``SKLEARN_ICC_ALLOW_DOWNLOAD``.
+    adapter : str, path or None, default=None
+        A LoRA adapter directory (from :func:`sklearn_icc.finetune.finetune`) or
+        ``"default"``, merged into the weights of this copy of the model.
     """
     source = resolve_model_source(model, allow_download=allow_download)
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
-    key = (source, str(torch_device), str(torch_dtype))
+    adapter_path = resolve_adapter(adapter)
+    key = (source, str(torch_device), str(torch_dtype), adapter_path)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = _load(source, torch_device, torch_dtype)
+        loaded = _load(source, torch_device, torch_dtype, adapter_path)
         _cache[key] = loaded
         while len(_cache) > _MAX_CACHED_MODELS:
             _cache.popitem(last=False)
@@ -68,7 +74,14 @@ def clear_model_cache():
         _cache.clear()
 
 
-def _load(source, device, dtype):
+def load_model_uncached(model="default", device="auto", dtype="auto", allow_download=None):
+    """A fresh copy of the model, kept out of the cache: for training, which changes it."""
+    source = resolve_model_source(model, allow_download=allow_download)
+    torch_device = resolve_device(device)
+    return _load(source, torch_device, resolve_dtype(dtype, torch_device))
+
+
+def _load(source, device, dtype, adapter_path=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -86,6 +99,8 @@ def _load(source, device, dtype):
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
+    if adapter_path is not None:
+        model = merge_adapter(model, adapter_path, source.name)
     model.to(device)
     model.eval()
     if tokenizer.chat_template is None:
@@ -102,6 +117,7 @@ def _load(source, device, dtype):
         dtype=dtype,
         context_length=context_length,
         label_token_ids=single_token_labels(tokenizer),
+        adapter=adapter_path,
     )
 
 

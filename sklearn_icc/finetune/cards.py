@@ -1,0 +1,79 @@
+"""The adapter's card: what it was trained on, how long, and how well it did."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import platform
+from datetime import datetime, timezone
+
+from .. import __version__
+from ..runtime.adapters import ADAPTER_CARD
+
+CURVE_FILE = "learning_curve.csv"
+
+
+def write_adapter_card(out, *, base, grid, lora, training, curve, losses, steps, seconds, tokens, device,
+                       resumed_from=None):
+    """Write ``sklearn_icc_adapter.json``, ``learning_curve.csv`` and a README into ``out``."""
+    card = {
+        "format": 1,
+        "sklearn_icc_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "base_model": base,
+        "prompt": training.prompt,
+        "point_format": training.point_format,
+        "label_order": training.label_order,
+        "grid": dataclasses.asdict(grid),
+        "lora": lora.to_dict(),
+        "training": training.to_dict(),
+        "steps": int(steps),
+        "episodes": int(steps) * training.batch_size,
+        "train_seconds": round(float(seconds), 1),
+        "train_tokens_this_run": int(tokens),
+        "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
+        "device": device,
+        "machine": platform.machine(),
+        "resumed_from": resumed_from,
+        "learning_curve": curve,
+        "final_train_loss": losses[-1]["loss"] if losses else None,
+        "train_losses": [{"step": e["step"], "loss": e["loss"]} for e in losses],
+    }
+    (out / ADAPTER_CARD).write_text(json.dumps(card, indent=2) + "\n")
+    with open(out / CURVE_FILE, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["step", "episodes", "heldout_accuracy", "heldout_ari"],
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(curve)
+    (out / "README.md").write_text(_readme(card))
+    return card
+
+
+def _readme(card):
+    last = card["learning_curve"][-1] if card["learning_curve"] else {}
+    lines = [
+        f"# sklearn-icc LoRA adapter for {card['base_model']['name']}",
+        "",
+        "Trained by `sklearn_icc.finetune.finetune()` with next-token-prediction loss on the "
+        "answers of synthetic clustering episodes (the paper's Student-t mixtures).",
+        "",
+        "```python",
+        "from sklearn_icc import InContextClustering",
+        f"icc = InContextClustering({card['base_model']['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER,",
+        f"                          prompt={card['prompt']!r}, point_format={card['point_format']!r})",
+        "```",
+        "",
+        f"- steps: {card['steps']} (episodes: {card['episodes']}), {card['train_seconds']} s on {card['device']}",
+        f"- LoRA: r={card['lora']['r']}, alpha={card['lora']['alpha']}, targets {card['lora']['target_modules']}",
+        f"- episodes: k in {card['grid']['n_clusters']}, d in {card['grid']['n_features']}, "
+        f"df in {card['grid']['dfs']}, n in {card['grid']['n_samples']}",
+        f"- answers: {card['label_order']} labels; prompt {card['prompt']!r}, point format {card['point_format']!r}",
+    ]
+    if last:
+        lines.append(
+            f"- held-out df (1.25, 1.5, 1.75) at the last evaluation: accuracy {last['heldout_accuracy']:.3f}, "
+            f"ARI {last['heldout_ari']:.3f}"
+        )
+    lines += ["", f"The full card is `{ADAPTER_CARD}`; the learning curve is `{CURVE_FILE}`.", ""]
+    return "\n".join(lines)

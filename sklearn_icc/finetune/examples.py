@@ -1,0 +1,151 @@
+"""Training examples: an episode's prompt and its answer, as inference sees them.
+
+The prompt comes from the runtime's :func:`~sklearn_icc.runtime.build_prompt` and the
+answer from the same token layout that constrained decoding writes
+(:func:`~sklearn_icc.runtime.decoding.answer_tokens`), followed by the chat
+template's end-of-turn token. Only the answer's tokens carry loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets import grid_episode
+from ..runtime.decoding import answer_tokens, canonical_labels
+from ..runtime.prompts import build_prompt, chat_messages, resolve_template
+
+IGNORE_INDEX = -100  # positions the loss skips
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """Token ids of prompt + answer, and the loss targets (``IGNORE_INDEX`` off the answer)."""
+
+    input_ids: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def n_answer_tokens(self):
+        return int((self.labels != IGNORE_INDEX).sum())
+
+
+def end_of_turn_id(tokenizer):
+    """The token the chat template closes an assistant turn with."""
+    template = resolve_template("short")
+    probe = "[0]"
+    messages = chat_messages(template, "x") + [{"role": "assistant", "content": probe}]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+    after = rendered[rendered.rfind(probe) + len(probe):]
+    ids = tokenizer.encode(after, add_special_tokens=False)
+    if not ids:
+        raise ValueError("The chat template writes nothing after an assistant turn; no end-of-turn token.")
+    return ids[0]
+
+
+def answer_ids(loaded, labels, n_clusters, eot_id):
+    """Token ids of the answer ``[l0, l1, ...]`` plus end of turn, as constrained decoding writes it."""
+    layout = answer_tokens(loaded, n_clusters)
+    ids = list(layout.open)
+    for i, label in enumerate(labels):
+        if i:
+            ids += list(layout.separator)
+        ids.append(layout.labels[int(label)])
+    return ids + list(layout.close) + [eot_id]
+
+
+def training_example(loaded, X, y, n_clusters, *, template, point_format, condition=None,
+                     label_order="canonical", eot_id=None):
+    """Build the :class:`TrainingExample` of one episode.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        Gives the tokenizer and the label tokens.
+    X, y : ndarray
+        The episode's points and true clusters (``0..n_clusters-1``).
+    n_clusters : int
+    template : PromptTemplate
+    point_format : str
+    condition : str, default=None
+    label_order : {"canonical", "raw"}, default="canonical"
+        ``"canonical"`` renumbers clusters by first appearance, as constrained decoding does.
+    eot_id : int, default=None
+        The end-of-turn token; found from the chat template when ``None``.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    if y.min() < 0 or y.max() >= n_clusters:
+        raise ValueError(f"Training labels must lie in 0..{n_clusters - 1}, got {y.min()}..{y.max()}.")
+    targets = canonical_labels(y) if label_order == "canonical" else y
+    prompt = build_prompt(X, n_clusters, loaded.tokenizer, template=template, condition=condition,
+                          point_format=point_format)
+    eot_id = end_of_turn_id(loaded.tokenizer) if eot_id is None else eot_id
+    answer = answer_ids(loaded, targets, n_clusters, eot_id)
+    input_ids = np.array(list(prompt.input_ids) + answer, dtype=np.int64)
+    labels = np.full(len(input_ids), IGNORE_INDEX, dtype=np.int64)
+    labels[prompt.n_tokens:] = answer
+    return TrainingExample(input_ids=input_ids, labels=labels)
+
+
+class EpisodeDataset:
+    """Map-style dataset of training examples, drawn on demand from an episode grid.
+
+    Item ``i`` is always the same example (episodes are seeded by index), so a resumed
+    run continues on the same data. ``lengths`` gives every example's token count
+    cheaply enough to batch by length.
+    """
+
+    def __init__(self, loaded, grid, n_episodes, settings, *, seed=0):
+        self.loaded = loaded
+        self.grid = grid
+        self.n_episodes = int(n_episodes)
+        self.settings = settings
+        self.seed = seed
+        self.template = resolve_template(settings.prompt)
+        self.eot_id = end_of_turn_id(loaded.tokenizer)
+        self._built = {}
+
+    def __len__(self):
+        return self.n_episodes
+
+    def lengths(self):
+        """Token count of every example (builds and keeps them all: a second per ~1,000)."""
+        return [len(self._ids(index)[0]) for index in range(self.n_episodes)]
+
+    def _ids(self, index):
+        if index not in self._built:
+            example = self.example(index)
+            n_prompt = len(example.input_ids) - example.n_answer_tokens
+            self._built[index] = (example.input_ids.astype(np.int32), n_prompt)
+        return self._built[index]
+
+    def example(self, index):
+        X, y = grid_episode(self.grid, index, seed=self.seed)
+        k = int(y.max()) + 1
+        return training_example(
+            self.loaded, X, y, k, template=self.template, point_format=self.settings.point_format,
+            label_order=self.settings.label_order, eot_id=self.eot_id,
+        )
+
+    def __getitem__(self, index):
+        ids, n_prompt = self._ids(index)
+        labels = ids.astype(np.int64)
+        labels[:n_prompt] = IGNORE_INDEX
+        return {"input_ids": ids.tolist(), "labels": labels.tolist()}
+
+
+def collate_examples(features, pad_token_id):
+    """Pad a micro-batch to its longest example (not to a fixed maximum)."""
+    import torch
+
+    width = max(len(f["input_ids"]) for f in features)
+    input_ids = torch.full((len(features), width), pad_token_id, dtype=torch.long)
+    labels = torch.full((len(features), width), IGNORE_INDEX, dtype=torch.long)
+    attention_mask = torch.zeros((len(features), width), dtype=torch.long)
+    for row, feature in enumerate(features):
+        n = len(feature["input_ids"])
+        input_ids[row, :n] = torch.as_tensor(feature["input_ids"])
+        labels[row, :n] = torch.as_tensor(feature["labels"])
+        attention_mask[row, :n] = 1
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
