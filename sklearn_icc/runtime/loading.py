@@ -32,7 +32,7 @@ class LoadedModel:
         return len(self.label_token_ids)
 
 
-def load_model(model="default", device="auto", dtype="auto", allow_download=None):
+def load_model(model="default", device="auto", dtype="auto", allow_download=None, device_map=None):
     """Return a :class:`LoadedModel`, loading it on first use and reusing it afterwards.
 
     Parameters
@@ -46,16 +46,24 @@ def load_model(model="default", device="auto", dtype="auto", allow_download=None
         ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
     allow_download : bool or None, default=None
         Allow a hub id to be downloaded. ``None`` reads ``SKLEARN_ICC_ALLOW_DOWNLOAD``.
+    device_map : str or dict, default=None
+        Passed to ``from_pretrained`` (needs ``accelerate``): ``"auto"`` shards a model
+        too big for one GPU over all GPUs (then CPU memory). ``device`` then only
+        chooses the dtype for ``dtype="auto"``; inputs go where the embeddings are.
+
+    A :class:`LoadedModel` given as ``model`` is returned as it is.
     """
+    if isinstance(model, LoadedModel):
+        return model
     source = resolve_model_source(model, allow_download=allow_download)
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
-    key = (source, str(torch_device), str(torch_dtype))
+    key = (source, str(torch_device), str(torch_dtype), repr(device_map))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = _load(source, torch_device, torch_dtype)
+        loaded = _load(source, torch_device, torch_dtype, device_map)
         _cache[key] = loaded
         while len(_cache) > _MAX_CACHED_MODELS:
             _cache.popitem(last=False)
@@ -68,7 +76,7 @@ def clear_model_cache():
         _cache.clear()
 
 
-def _load(source, device, dtype):
+def _load(source, device, dtype, device_map=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -80,13 +88,17 @@ def _load(source, device, dtype):
     hf_logging.disable_progress_bar()  # a cached model loads in a second: no bar needed
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only)
+        extra = {} if device_map is None else {"device_map": device_map}
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ValueError(f"Could not load the model {source.location!r}: {exc}") from exc
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
-    model.to(device)
+    if device_map is None:
+        model.to(device)
+    else:
+        device = model.get_input_embeddings().weight.device
     model.eval()
     if tokenizer.chat_template is None:
         raise ValueError(
