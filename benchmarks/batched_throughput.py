@@ -6,8 +6,8 @@ Table 1 episodes (``sklearn_icc.benchmarking.episode_data``: Student-t mixtures,
 k=3, n uniform in [10, 50]) on the default model, CPU. For each batch size it clusters
 all episodes with one call and reports episodes per second, and whether the labels
 equal those of one episode at a time (``in_context_clustering`` in a loop, also timed).
-The machine's load average is printed before and after: on a shared machine, read the
-numbers as relative.
+The machine's one-minute load average is printed with each row: on a shared machine,
+read the numbers as relative.
 """
 
 from __future__ import annotations
@@ -41,11 +41,18 @@ def main(argv=None):
     print(f"{len(episodes)} episodes, n = {[len(X) for X in episodes]}, mean {np.mean([len(X) for X in episodes]):.1f}")
     in_context_clustering_many(episodes[:2], 3, model=args.model, device="cpu", batch_size=2)  # warm-up
 
-    rows, reference = [], None
+    print("\n| run | seconds | episodes/s | labels as one at a time | load average |", flush=True)
+    print("|---|---|---|---|---|", flush=True)
+    reference = None
+
+    def report(name, seconds, same):
+        print(f"| {name} | {seconds:.1f} | {len(episodes) / seconds:.3f} | {same} | {os.getloadavg()[0]:.1f} |",
+              flush=True)
+
     if not args.no_baseline:
         tic = time.perf_counter()
         reference = [in_context_clustering(X, 3, model=args.model, device="cpu")[0] for X in episodes]
-        rows.append(("one at a time (in_context_clustering)", time.perf_counter() - tic, "-"))
+        report("one at a time (in_context_clustering)", time.perf_counter() - tic, "-")
     for batch_size in args.batch_sizes:
         tic = time.perf_counter()
         labels, _ = in_context_clustering_many(
@@ -54,12 +61,7 @@ def main(argv=None):
         seconds = time.perf_counter() - tic
         reference = labels if reference is None else reference
         same = all(np.array_equal(a, b) for a, b in zip(reference, labels))
-        rows.append((f"batch_size={batch_size}, prefill={args.prefill}", seconds, "yes" if same else "NO"))
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print("\n| run | seconds | episodes/s | labels as one at a time |")
-    print("|---|---|---|---|")
-    for name, seconds, same in rows:
-        print(f"| {name} | {seconds:.1f} | {len(episodes) / seconds:.3f} | {same} |")
+        report(f"batch_size={batch_size}, prefill={args.prefill}", seconds, "yes" if same else "NO")
 
 
 if __name__ == "__main__":
