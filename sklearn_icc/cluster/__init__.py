@@ -3,6 +3,7 @@
 from ._affinity import affinity_from_attention, affinity_from_hidden
 from ._attention import AttentionSpectralClustering, attention_spectral_clustering, layer_affinities
 from ._in_context import InContextClustering, in_context_clustering
+from ._many import in_context_clustering_many
 
 __all__ = [
     "AttentionSpectralClustering",
@@ -11,5 +12,6 @@ __all__ = [
     "affinity_from_hidden",
     "attention_spectral_clustering",
     "in_context_clustering",
+    "in_context_clustering_many",
     "layer_affinities",
 ]

@@ -56,6 +56,22 @@ def consensus_labels(labelings, probabilities, n_clusters):
     return canonical_order(average.argmax(axis=1), average)
 
 
+def combine_orderings(runs, n_clusters):
+    """One clustering from the ``(labels, probabilities)`` of each ordering, all in row order.
+
+    A single run is returned as it is; several are combined by :func:`consensus_labels`.
+    Labels are checked: int64, one per row, in ``0..n_clusters-1``.
+    """
+    if len(runs) == 1:
+        labels, probabilities = runs[0]
+    else:
+        labels, probabilities = consensus_labels([r[0] for r in runs], [r[1] for r in runs], n_clusters)
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (len(runs[0][0]),) or labels.min() < 0 or labels.max() >= n_clusters:
+        raise RuntimeError("Decoding produced invalid labels; this is a bug in sklearn-icc.")
+    return labels, probabilities
+
+
 def canonical_order(labels, probabilities):
     """Renumber clusters by first appearance, reordering the probability columns to match.
 

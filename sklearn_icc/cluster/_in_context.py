@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..runtime import build_prompt, constrained_decode, free_decode, load_model
 from ..runtime.decoding import prompt_fits
 from ..runtime.prompts import resolve_template
-from ._consensus import canonical_order, consensus_labels
+from ._consensus import canonical_order, combine_orderings
 from ._predict import cluster_in_chunks, in_context_predict
 from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state, validate_episode
 
@@ -117,13 +117,7 @@ def in_context_clustering(
             labels, probabilities = canonical_order(labels, probabilities)
         inverse = np.argsort(order)
         runs.append((labels[inverse], probabilities[inverse]))
-    if n_orderings == 1:
-        labels, probabilities = runs[0]
-    else:
-        labels, probabilities = consensus_labels([r[0] for r in runs], [r[1] for r in runs], n_clusters)
-    labels = np.asarray(labels, dtype=np.int64)
-    if labels.shape != (len(X),) or labels.min() < 0 or labels.max() >= n_clusters:
-        raise RuntimeError("Decoding produced invalid labels; this is a bug in sklearn-icc.")
+    labels, probabilities = combine_orderings(runs, n_clusters)
     if return_details:
         return labels, probabilities, {"results": results, "prompts": prompts, "loaded": loaded}
     return labels, probabilities
@@ -318,6 +312,56 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         }
         self.X_fit_ = X
         return self
+
+    def fit_predict_many(self, X_list, *, batch_size=8, n_jobs=None):
+        """Cluster many episodes with these settings, in padded batches; return their labels.
+
+        Each episode gets the labels that ``clone(self).fit_predict(X)`` gives it (with
+        ``random_state`` drawing one seed per episode, as in
+        :func:`in_context_clustering_many`); many episodes share each forward pass.
+        The estimator's fitted attributes are not changed: one estimator holds one
+        episode's fit.
+
+        Parameters
+        ----------
+        X_list : list of array-like of shape (n_samples_i, n_features_i)
+            The episodes; each may have its own number of points and features.
+        batch_size : int, default=8
+            At most this many prompts per forward pass.
+        n_jobs : int, default=None
+            Spread the episodes over this many joblib workers (see
+            :func:`in_context_clustering_many`).
+
+        Returns
+        -------
+        labels : list of ndarray of shape (n_samples_i,), dtype int64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn_icc import InContextClustering
+        >>> rng = np.random.default_rng(0)
+        >>> X_list = [rng.normal(size=(n, 2)) for n in (5, 8)]
+        >>> [labels.shape for labels in InContextClustering(n_clusters=2).fit_predict_many(X_list)]
+        [(5,), (8,)]
+        """
+        from ._many import in_context_clustering_many
+
+        self._validate_params()
+        if self.decoding != "constrained":
+            raise ValueError(f"fit_predict_many decodes with decoding='constrained' only, not {self.decoding!r}.")
+        labels, _ = in_context_clustering_many(
+            list(X_list),
+            self.n_clusters,
+            temperature=self.temperature,
+            n_orderings=self.n_orderings,
+            chunk_size=self.chunk_size,
+            batch_size=batch_size,
+            n_jobs=n_jobs,
+            random_state=self.random_state,
+            **prompt_settings(self),
+        )
+        return labels
 
     def _label_new_points(self, X):
         check_is_fitted(self)

@@ -109,17 +109,23 @@ class _LabelScorer:
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
+        logits = self.score(input_ids, 0, positions, **kwargs)
+        self.length += len(ids)
+        return logits
+
+    def score(self, input_ids, rows, positions, **kwargs):
+        """One forward pass; label logits at ``[rows, positions]``; keeps the new cache."""
         if self.fast:
             out = self.body(input_ids=input_ids, **kwargs)
-            hidden = out.last_hidden_state[0, positions]
-            logits = hidden @ self.weight.T
+            hidden = out.last_hidden_state[rows, positions]
+            # A model sharded over devices may hold its output layer elsewhere.
+            logits = hidden.to(self.weight.device) @ self.weight.T
             if self.bias is not None:
                 logits = logits + self.bias
         else:
             out = self.model(input_ids=input_ids, **kwargs)
-            logits = out.logits[0, positions][:, self.index]
+            logits = out.logits[rows, positions][:, self.index.to(out.logits.device)]
         self.cache = out.cache
-        self.length += len(ids)
         self.n_passes += 1
         return logits.float().cpu().numpy()
 
@@ -197,74 +203,107 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     layout = answer_tokens(loaded, n_clusters)
     n = prompt.n_points
     check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
-    sep = list(layout.separator)
-    step = 1 + len(sep)
-    sampling = temperature > 0
-    rng = np.random.default_rng(seed)
-    window = 1 if sampling else max(1, int(window))
-
-    # The first point can only open cluster 0: its label needs no model call, so the
-    # prompt's own pass already verifies the first window of guesses.
-    forced = [0] if forced_labels is None or len(forced_labels) == 0 else [int(v) for v in forced_labels]
-    if len(forced) > n or forced != list(canonical_labels(forced)) or max(forced) >= n_clusters:
-        raise ValueError("forced_labels must be canonical labels in 0..n_clusters-1 for the first points.")
-    labels = np.zeros(n, dtype=np.int64)
-    probabilities = np.zeros((n, n_clusters))
-    labels[: len(forced)] = forced
-    probabilities[np.arange(len(forced)), forced] = 1.0
-    done, n_used, pick, guesses = len(forced), max(forced) + 1, forced[-1], []
-    prefix = list(prompt.input_ids) + list(layout.open)
-    for label in forced[:-1]:
-        prefix += [layout.labels[label]] + sep
+    answer = LabelAnswer(
+        prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed, forced_labels=forced_labels
+    )
     scorer = _LabelScorer(loaded, layout.labels)
     prefill = None
     with torch.inference_mode():
         start = time.perf_counter()
-        while done < n:
-            width = min(window, n - done)
-            proposal = propose_labels(labels[:done], guesses, width - 1)
-            feed = prefix + [layout.labels[pick]] + sep
-            for guess in proposal:
-                feed += [layout.labels[guess]] + sep
-            kept = scorer.length + len(prefix)
-            logits = scorer(feed, [len(prefix) + step * (j + 1) - 1 for j in range(width)])
+        while not answer.finished:
+            ids, positions = answer.next_tokens()
+            length = scorer.length
+            logits = scorer(ids, positions)
             if prefill is None:
                 prefill = time.perf_counter() - start
-            prefix = []
-            # logits[j] scores the label after proposal[:j]; accept guesses while they
-            # equal what the model would have chosen itself.
-            accepted = 0
-            for j, guess in enumerate(proposal):
-                allowed = min(n_clusters, n_used + 1)
-                if guess >= allowed or int(np.argmax(logits[j][:allowed])) != guess:
-                    break
-                probabilities[done, :allowed] = _softmax(logits[j][:allowed])
-                labels[done] = guess
-                n_used = max(n_used, guess + 1)
-                done += 1
-                accepted += 1
-            scorer.keep(kept + step * (accepted + 1))
-            # Jacobi: the pass's later predictions are the next guesses.
-            guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
-            next_logits = logits[accepted]
-            allowed = min(n_clusters, n_used + 1)
-            probabilities[done, :allowed] = _softmax(next_logits[:allowed])
-            if sampling:
-                pick = int(rng.choice(allowed, p=_softmax(next_logits[:allowed] / temperature)))
-            else:
-                pick = int(np.argmax(next_logits[:allowed]))
-            labels[done] = pick
-            n_used = max(n_used, pick + 1)
-            done += 1
+            scorer.keep(length + answer.update(logits))
         total = time.perf_counter() - start
     prefill = total if prefill is None else prefill
     return DecodeResult(
-        labels=labels,
-        probabilities=probabilities,
+        labels=answer.labels,
+        probabilities=answer.probabilities,
         prefill_seconds=prefill,
         decode_seconds=total - prefill,
         n_forward_passes=scorer.n_passes,
     )
+
+
+class LabelAnswer:
+    """One episode's constrained answer, written a window of labels per forward pass.
+
+    :func:`constrained_decode` drives one of these with a single-sequence scorer, and
+    :func:`~sklearn_icc.runtime.batching.batched_constrained_decode` drives many in one
+    batch: each pass feeds :meth:`next_tokens` and gives the label logits back to
+    :meth:`update`, which says how many of the fed tokens the answer keeps.
+    """
+
+    def __init__(self, prompt, layout, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None):
+        n = prompt.n_points
+        self.n_clusters = n_clusters
+        self.layout = layout
+        self.sep = list(layout.separator)
+        self.step = 1 + len(self.sep)
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
+        self.window = 1 if temperature > 0 else max(1, int(window))
+        # The first point can only open cluster 0: its label needs no model call, so the
+        # prompt's own pass already verifies the first window of guesses.
+        forced = [0] if forced_labels is None or len(forced_labels) == 0 else [int(v) for v in forced_labels]
+        if len(forced) > n or forced != list(canonical_labels(forced)) or max(forced) >= n_clusters:
+            raise ValueError("forced_labels must be canonical labels in 0..n_clusters-1 for the first points.")
+        self.labels = np.zeros(n, dtype=np.int64)
+        self.probabilities = np.zeros((n, n_clusters))
+        self.labels[: len(forced)] = forced
+        self.probabilities[np.arange(len(forced)), forced] = 1.0
+        self.done, self.n_used, self.pick, self.guesses = len(forced), max(forced) + 1, forced[-1], []
+        self.prefix = list(prompt.input_ids) + list(layout.open)
+        for label in forced[:-1]:
+            self.prefix += [layout.labels[label]] + self.sep
+        self.proposal = []
+
+    @property
+    def finished(self):
+        return self.done >= len(self.labels)
+
+    def next_tokens(self):
+        """The tokens of the next pass, and the offsets in them whose label logits it needs."""
+        width = min(self.window, len(self.labels) - self.done)
+        self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1)
+        feed = self.prefix + [self.layout.labels[self.pick]] + self.sep
+        for guess in self.proposal:
+            feed += [self.layout.labels[guess]] + self.sep
+        positions = [len(self.prefix) + self.step * (j + 1) - 1 for j in range(width)]
+        return feed, positions
+
+    def update(self, logits):
+        """Take the pass's label logits; return how many of the fed tokens to keep."""
+        n_clusters, labels, probabilities = self.n_clusters, self.labels, self.probabilities
+        n_prefix, self.prefix = len(self.prefix), []
+        # logits[j] scores the label after proposal[:j]; accept guesses while they
+        # equal what the model would have chosen itself.
+        accepted = 0
+        for j, guess in enumerate(self.proposal):
+            allowed = min(n_clusters, self.n_used + 1)
+            if guess >= allowed or int(np.argmax(logits[j][:allowed])) != guess:
+                break
+            probabilities[self.done, :allowed] = _softmax(logits[j][:allowed])
+            labels[self.done] = guess
+            self.n_used = max(self.n_used, guess + 1)
+            self.done += 1
+            accepted += 1
+        # Jacobi: the pass's later predictions are the next guesses.
+        self.guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
+        next_logits = logits[accepted]
+        allowed = min(n_clusters, self.n_used + 1)
+        probabilities[self.done, :allowed] = _softmax(next_logits[:allowed])
+        if self.temperature > 0:
+            self.pick = int(self.rng.choice(allowed, p=_softmax(next_logits[:allowed] / self.temperature)))
+        else:
+            self.pick = int(np.argmax(next_logits[:allowed]))
+        labels[self.done] = self.pick
+        self.n_used = max(self.n_used, self.pick + 1)
+        self.done += 1
+        return n_prefix + self.step * (accepted + 1)
 
 
 def canonical_labels(labels):

@@ -34,7 +34,7 @@ class LoadedModel:
         return len(self.label_token_ids)
 
 
-def load_model(model="default", device="auto", dtype="auto", allow_download=None, adapter=None):
+def load_model(model="default", device="auto", dtype="auto", allow_download=None, adapter=None, device_map=None):
     """Return a :class:`LoadedModel`, loading it on first use and reusing it afterwards.
 
     Parameters
@@ -51,17 +51,25 @@ def load_model(model="default", device="auto", dtype="auto", allow_download=None
     adapter : str, path or None, default=None
         A LoRA adapter directory (from :func:`sklearn_icc.finetune.finetune`) or
         ``"default"``, merged into the weights of this copy of the model.
+    device_map : str or dict, default=None
+        Passed to ``from_pretrained`` (needs ``accelerate``): ``"auto"`` shards a model
+        too big for one GPU over all GPUs (then CPU memory). ``device`` then only
+        chooses the dtype for ``dtype="auto"``; inputs go where the embeddings are.
+
+    A :class:`LoadedModel` given as ``model`` is returned as it is.
     """
+    if isinstance(model, LoadedModel):
+        return model
     source = resolve_model_source(model, allow_download=allow_download)
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     adapter_path = resolve_adapter(adapter)
-    key = (source, str(torch_device), str(torch_dtype), adapter_path)
+    key = (source, str(torch_device), str(torch_dtype), adapter_path, repr(device_map))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-        loaded = _load(source, torch_device, torch_dtype, adapter_path)
+        loaded = _load(source, torch_device, torch_dtype, adapter_path, device_map)
         _cache[key] = loaded
         while len(_cache) > _MAX_CACHED_MODELS:
             _cache.popitem(last=False)
@@ -81,7 +89,7 @@ def load_model_uncached(model="default", device="auto", dtype="auto", allow_down
     return _load(source, torch_device, resolve_dtype(dtype, torch_device))
 
 
-def _load(source, device, dtype, adapter_path=None):
+def _load(source, device, dtype, adapter_path=None, device_map=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -93,7 +101,8 @@ def _load(source, device, dtype, adapter_path=None):
     hf_logging.disable_progress_bar()  # a cached model loads in a second: no bar needed
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only)
+        extra = {} if device_map is None else {"device_map": device_map}
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only, **extra)
     except (OSError, ValueError, KeyError) as exc:
         raise ValueError(f"Could not load the model {source.location!r}: {exc}") from exc
     finally:
@@ -101,7 +110,10 @@ def _load(source, device, dtype, adapter_path=None):
             hf_logging.enable_progress_bar()
     if adapter_path is not None:
         model = merge_adapter(model, adapter_path, source.name)
-    model.to(device)
+    if device_map is None:
+        model.to(device)
+    else:
+        device = model.get_input_embeddings().weight.device
     model.eval()
     if tokenizer.chat_template is None:
         raise ValueError(
