@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .embedded_prompts import model_inputs
 from .prompts import AnswerFormat, check_context_window
 
 
@@ -81,7 +82,7 @@ def answer_tokens(loaded, n_clusters, answer_format=None):
 class _LabelScorer:
     """Run the model on new tokens with a KV cache and score only the label tokens."""
 
-    def __init__(self, loaded, label_ids):
+    def __init__(self, loaded, label_ids, prompt=None):
         import torch
 
         self.torch = torch
@@ -101,6 +102,7 @@ class _LabelScorer:
         self.cache = None
         self.length = 0
         self.n_passes = 0
+        self.prompt = prompt  # its embeddings (if any) go into the first pass
 
     def __call__(self, ids, positions):
         """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``."""
@@ -109,14 +111,15 @@ class _LabelScorer:
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
+        kwargs.update(model_inputs(self.model, input_ids, self.prompt if self.length == 0 else None))
         if self.fast:
-            out = self.body(input_ids=input_ids, **kwargs)
+            out = self.body(**kwargs)
             hidden = out.last_hidden_state[0, positions]
             logits = hidden @ self.weight.T
             if self.bias is not None:
                 logits = logits + self.bias
         else:
-            out = self.model(input_ids=input_ids, **kwargs)
+            out = self.model(**kwargs)
             logits = out.logits[0, positions][:, self.index]
         self.cache = out.cache
         self.length += len(ids)
@@ -216,7 +219,7 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     prefix = list(prompt.input_ids) + list(layout.open)
     for label in forced[:-1]:
         prefix += [layout.labels[label]] + sep
-    scorer = _LabelScorer(loaded, layout.labels)
+    scorer = _LabelScorer(loaded, layout.labels, prompt)
     prefill = None
     with torch.inference_mode():
         start = time.perf_counter()
