@@ -16,7 +16,7 @@ from ..runtime.decoding import prompt_fits
 from ..runtime.prompts import resolve_template
 from ..vision import ImageEncoder
 from ._consensus import canonical_order, consensus_labels
-from ._images import encode_points, episode_prompt, validate_points
+from ._images import encode_points, episode_prompt, predict_images, validate_points
 from ._predict import cluster_in_chunks, in_context_predict
 from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state
 
@@ -209,7 +209,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         Length of the (first ordering's) prompt in tokens.
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them as labelled anchors before the new
-        points.
+        points. For images, the list of fitted images (RGB PIL images).
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
@@ -339,9 +339,9 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     def _label_new_points(self, X):
         check_is_fitted(self)
         if self.image_encoder is not None:
-            raise ValueError(
-                "predict is not available for images yet; fit on all the images at once "
-                "(labels_ holds one label per image)."
+            return predict_images(
+                self.X_fit_, self.labels_, X, self.n_clusters, image_encoder=self.image_encoder,
+                **prompt_settings(self),
             )
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, reset=False)
         return in_context_predict(self.X_fit_, self.labels_, X, self.n_clusters, **prompt_settings(self))

@@ -23,11 +23,15 @@ def _is_image_item(item):
 
 
 def looks_like_images(X):
-    """Whether ``X`` is meant as images: a list of PIL images or paths, or a 4-D array."""
+    """Whether ``X`` is meant as images: a list holding PIL images, paths or 2-D/3-D arrays,
+    or a 4-D array."""
     if isinstance(X, np.ndarray):
         return X.ndim == 4
     if isinstance(X, (list, tuple)) and len(X) > 0:
-        return any(_is_pil(item) or isinstance(item, (str, os.PathLike)) for item in X)
+        return any(
+            _is_pil(item) or isinstance(item, (str, os.PathLike)) or (isinstance(item, np.ndarray) and item.ndim >= 2)
+            for item in X
+        )
     return False
 
 

@@ -41,6 +41,19 @@ def test_the_pixels_reach_the_llm(tiny_model, encoder, digit_images):
     assert not np.allclose(a, inverted)  # same prompt text, other pixels: other probabilities
 
 
+def test_predict_labels_new_images_after_the_fitted_ones(tiny_model, encoder, digit_images):
+    images, _ = digit_images
+    icc = InContextClustering(tiny_model, 2, image_encoder=encoder).fit(images[:8])
+    labels = icc.predict(images[8:])
+    proba = icc.predict_proba(images[8:])
+    assert labels.dtype == np.int64 and labels.shape == (4,) and set(labels.tolist()) <= {0, 1}
+    assert proba.shape == (4, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), labels)
+    with pytest.raises(TypeError, match="mixes images and numbers"):
+        icc.predict([images[0], [0.5, 0.5]])
+
+
 def test_conditioned_image_clustering(tiny_model, encoder, digit_images):
     images, _ = digit_images
     plain = InContextClustering(tiny_model, 2, image_encoder=encoder).fit(images)
@@ -65,12 +78,10 @@ def test_n_orderings_permutes_images(tiny_model, encoder, digit_images):
 
 
 def test_images_need_an_encoder(tiny_model, tmp_path, digit_images):
-    from PIL import Image
-
-    path = tmp_path / "digit.png"
-    Image.fromarray((digit_images[0][0] * 255).astype(np.uint8)).save(path)
     with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
-        InContextClustering(tiny_model, 1).fit([path, path])
+        InContextClustering(tiny_model, 1).fit([tmp_path / "a.png", "b.jpg"])
+    with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
+        AttentionSpectralClustering(tiny_model, 1).fit(list(digit_images[0]))
 
 
 @pytest.mark.parametrize(
@@ -95,9 +106,6 @@ def test_estimator_errors_with_images(tiny_model, encoder, digit_images):
     template = PromptTemplate(system=None, instruction="{k} groups: {points}")
     with pytest.raises(ValueError, match="no \\{condition\\} field"):
         InContextClustering(tiny_model, 2, image_encoder=encoder, prompt=template, condition="colour").fit(images)
-    fitted = InContextClustering(tiny_model, 2, image_encoder=encoder).fit(images)
-    with pytest.raises(ValueError, match="predict is not available for images"):
-        fitted.predict(images)
     with pytest.raises(ValueError, match="do not fit in one prompt"):
         InContextClustering(tiny_model, 2, image_encoder=encoder, chunk_size=2).fit(images)
     with pytest.raises(ValueError, match="pooling=4 does not divide"):
@@ -115,3 +123,12 @@ def test_missing_extra_names_the_install_command(tiny_model, monkeypatch, digit_
             InContextClustering(tiny_model, 2, image_encoder=ImageEncoder(pooling=2)).fit(digit_images[0])
     finally:
         _imports.is_vision_available.cache_clear()
+
+
+def test_real_photos_of_different_sizes(tiny_model, encoder):
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images  # 427x640 RGB photos
+    photos = [china, flower, china[100:300, 200:500], flower[:200, :200], china[::2, ::2]]
+    icc = InContextClustering(tiny_model, 2, image_encoder=encoder, condition="colour").fit(photos)
+    assert icc.labels_.shape == (5,) and set(icc.labels_.tolist()) <= {0, 1}
