@@ -93,3 +93,20 @@ def test_free_decoding_refuses_embeddings(tiny_loaded):
     prompt = build_embedded_prompt(embeddings(3, 2), 2, tiny_loaded.tokenizer)
     with pytest.raises(ValueError, match="decoding='constrained'"):
         free_decode(tiny_loaded, prompt, 2)
+
+
+def test_gradients_reach_the_projector_through_the_prompt(tiny_loaded):
+    # How training will plug in: the language-modelling loss back-propagates into the projector.
+    from sklearn_icc.vision import ImageProjector
+
+    torch.manual_seed(0)
+    projector = ImageProjector(16, 32, "mlp")
+    features = torch.randn(3, 2, 16)
+    prompt = build_embedded_prompt(projector(features), 2, tiny_loaded.tokenizer)
+    ids = torch.as_tensor([prompt.input_ids])
+    try:
+        logits = tiny_loaded.model(**model_inputs(tiny_loaded.model, ids, prompt)).logits
+        torch.nn.functional.cross_entropy(logits[0, :-1], ids[0, 1:]).backward()
+    finally:
+        tiny_loaded.model.zero_grad(set_to_none=True)  # the shared model stays as it was
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in projector.parameters())
