@@ -8,11 +8,13 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 
-from ..runtime import build_prompt, load_model
+from ..runtime import load_model
 from ..runtime.capture import capture_points, n_decoder_layers
 from ..runtime.prompts import resolve_template
+from ..vision import ImageEncoder
 from ._affinity import affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state, validate_episode
+from ._images import encode_points, episode_prompt, validate_points
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state
 
 AFFINITIES = ("attention", "hidden")
 AUTO_LAYER_RULE = "eigengap"  # measured against "silhouette": see docs/benchmarks.rst
@@ -33,6 +35,7 @@ def layer_affinities(
     point_format="paper",
     device="auto",
     dtype="auto",
+    image_encoder=None,
 ):
     """Point affinity matrices at several layers, from one forward pass.
 
@@ -52,7 +55,7 @@ def layer_affinities(
         the paper's attention block means (:func:`affinity_from_attention`).
     heads : list of int or None, default=None
         Attention heads to average (``None``: all).
-    adapter, condition, prompt, point_format, device, dtype
+    adapter, condition, prompt, point_format, device, dtype, image_encoder
         As for :class:`InContextClustering`.
 
     Returns
@@ -63,9 +66,9 @@ def layer_affinities(
     loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
     n_layers = n_decoder_layers(loaded)
     wanted = list(range(n_layers)) if isinstance(layers, str) and layers == "all" else list(layers)
-    built = build_prompt(
-        X, n_clusters, loaded.tokenizer, template=resolve_template(prompt), condition=condition,
-        point_format=point_format,
+    built = episode_prompt(
+        encode_points(X, image_encoder, loaded), n_clusters, loaded, image_encoder=image_encoder,
+        template=resolve_template(prompt), condition=condition, point_format=point_format,
     )
     use_attention = affinity == "attention"
     capture = capture_points(loaded, built, wanted, attention=use_attention, hidden=not use_attention, heads=heads)
@@ -89,6 +92,7 @@ def attention_spectral_clustering(
     random_state=None,
     device="auto",
     dtype="auto",
+    image_encoder=None,
 ):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
@@ -105,7 +109,7 @@ def attention_spectral_clustering(
         Laplacian) and takes the best.
     affinity : {"attention", "hidden"}, default="hidden"
     heads : list of int or None, default=None
-    adapter, condition, prompt, point_format, device, dtype
+    adapter, condition, prompt, point_format, device, dtype, image_encoder
         As for :class:`InContextClustering`.
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means step of spectral clustering.
@@ -130,7 +134,7 @@ def attention_spectral_clustering(
     """
     common = dict(
         model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
-        point_format=point_format, device=device, dtype=dtype,
+        point_format=point_format, device=device, dtype=dtype, image_encoder=image_encoder,
     )
     if isinstance(layer, str) and layer == "auto":
         affinities = layer_affinities(X, n_clusters, layers="all", **common)
@@ -182,6 +186,9 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         Seeds the k-means step of spectral clustering.
     device : str, default="auto"
     dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
+    image_encoder : ImageEncoder, default=None
+        Cluster images, as for :class:`InContextClustering`: each image's span of
+        projected embeddings is a point span (see :ref:`images_guide`).
 
     Attributes
     ----------
@@ -220,6 +227,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         "layer": [Integral, StrOptions({"auto"})],
         "heads": [list, tuple, None],
         "affinity": [StrOptions(set(AFFINITIES))],
+        "image_encoder": [ImageEncoder, None],
     }
 
     def __init__(
@@ -237,6 +245,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         random_state=None,
         device="auto",
         dtype="auto",
+        image_encoder=None,
     ):
         self.model = model
         self.n_clusters = n_clusters
@@ -250,6 +259,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.dtype = dtype
+        self.image_encoder = image_encoder
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -264,7 +274,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
         -------
         self : AttentionSpectralClustering
         """
-        X = validate_episode(self, X)
+        X = validate_points(self, X)
         random_state = check_random_state(self.random_state)
         labels, matrix, layer, scores = attention_spectral_clustering(
             X,
@@ -274,6 +284,7 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
             heads=self.heads,
             random_state=random_state,
             **prompt_settings(self),
+            image_encoder=self.image_encoder,
         )
         loaded = load_model(self.model, device=self.device, dtype=self.dtype, adapter=self.adapter)
         self.labels_ = labels

@@ -11,12 +11,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..runtime import build_prompt, constrained_decode, free_decode, load_model
+from ..runtime import constrained_decode, free_decode, load_model
 from ..runtime.decoding import prompt_fits
 from ..runtime.prompts import resolve_template
+from ..vision import ImageEncoder
 from ._consensus import canonical_order, combine_orderings
+from ._images import encode_points, episode_prompt, predict_images, validate_points
 from ._predict import cluster_in_chunks, in_context_predict
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state, validate_episode
+from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state
 
 DECODINGS = ("constrained", "free")
 DEFAULT_CHUNK_SIZE = 50  # points per prompt when all of them do not fit in one
@@ -39,6 +41,7 @@ def in_context_clustering(
     device="auto",
     dtype="auto",
     return_details=False,
+    image_encoder=None,
 ):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
 
@@ -59,6 +62,9 @@ def in_context_clustering(
     return_details : bool, default=False
         Also return the :class:`~sklearn_icc.runtime.DecodeResult` and prompt of each
         ordering, and the loaded model.
+    image_encoder : ImageEncoder, default=None
+        When given, ``X`` is a list of images (see :class:`InContextClustering`); they
+        must all fit in one prompt.
 
     Returns
     -------
@@ -82,14 +88,16 @@ def in_context_clustering(
     loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
     template = resolve_template(prompt)
     rng = check_random_state(random_state)
+    X = encode_points(X, image_encoder, loaded)
 
     decode = constrained_decode if decoding == "constrained" else free_decode
     orders = [np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(n_orderings - 1)]
     runs, results, prompts = [], [], []
 
     def build(points):
-        return build_prompt(
-            points, n_clusters, loaded.tokenizer, template=template, condition=condition, point_format=point_format
+        return episode_prompt(
+            points, n_clusters, loaded, image_encoder=image_encoder, template=template, condition=condition,
+            point_format=point_format,
         )
 
     def decode_prompt(built):
@@ -104,6 +112,12 @@ def in_context_clustering(
         whole = build(points) if chunk_size is None or chunk_size >= len(points) else None
         if whole is not None and prompt_fits(loaded, whole, n_clusters):
             labels, probabilities = decode_prompt(whole)
+        elif image_encoder is not None:
+            raise ValueError(
+                f"The {len(points)} images do not fit in one prompt ({loaded.context_length} tokens); "
+                "chunking is for numeric data only. Cluster fewer images, or pool more (a larger "
+                "ImageEncoder.pooling)."
+            )
         else:
             size = chunk_size or DEFAULT_CHUNK_SIZE
             # Chunks follow a random order, so that the first one samples every cluster.
@@ -173,6 +187,11 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.
     dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
         ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
+    image_encoder : ImageEncoder, default=None
+        Cluster images: ``X`` is then a list of PIL images, arrays ``(H, W[, C])`` or
+        file paths, and each image becomes a span of projected embeddings between
+        ``<image>`` markers in the prompt (needs the ``[vision]`` extra; see
+        :ref:`images_guide`). ``None``: ``X`` is numeric.
 
     Attributes
     ----------
@@ -181,7 +200,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
     label_probabilities_ : ndarray of shape (n_samples, n_clusters)
         The model's probability of each label at each point (one-hot for ``"free"``).
     n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (numeric data only).
     device_ : str
         The device the model ran on.
     dtype_ : str
@@ -190,7 +209,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         Length of the (first ordering's) prompt in tokens.
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them as labelled anchors before the new
-        points.
+        points. For images, the list of fitted images (RGB PIL images).
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
@@ -227,6 +246,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         "temperature": [Interval(Real, 0, None, closed="left")],
         "n_orderings": [Interval(Integral, 1, None, closed="left")],
         "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "image_encoder": [ImageEncoder, None],
     }
 
     def __init__(
@@ -245,6 +265,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         random_state=None,
         device="auto",
         dtype="auto",
+        image_encoder=None,
     ):
         self.model = model
         self.n_clusters = n_clusters
@@ -259,6 +280,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.dtype = dtype
+        self.image_encoder = image_encoder
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -276,7 +298,9 @@ class InContextClustering(ClusterMixin, BaseEstimator):
         self : InContextClustering
             The fitted estimator.
         """
-        X = validate_episode(self, X)
+        X = validate_points(self, X)
+        if self.image_encoder is not None and self.decoding != "constrained":
+            raise ValueError("Images need decoding='constrained' (free decoding reads token ids only).")
         if self.chunk_size is not None and self.chunk_size < self.n_clusters:
             raise ValueError(f"chunk_size={self.chunk_size} should be >= n_clusters={self.n_clusters}.")
         labels, probabilities, details = in_context_clustering(
@@ -289,6 +313,7 @@ class InContextClustering(ClusterMixin, BaseEstimator):
             random_state=self.random_state,
             return_details=True,
             **prompt_settings(self),
+            image_encoder=self.image_encoder,
         )
         results, loaded = details["results"], details["loaded"]
         failures = sum(result.n_failures for result in results)
@@ -365,6 +390,11 @@ class InContextClustering(ClusterMixin, BaseEstimator):
 
     def _label_new_points(self, X):
         check_is_fitted(self)
+        if self.image_encoder is not None:
+            return predict_images(
+                self.X_fit_, self.labels_, X, self.n_clusters, image_encoder=self.image_encoder,
+                **prompt_settings(self),
+            )
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, reset=False)
         return in_context_predict(self.X_fit_, self.labels_, X, self.n_clusters, **prompt_settings(self))
 

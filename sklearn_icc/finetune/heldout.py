@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from ..datasets import HELD_OUT_DFS, EpisodeGrid, grid_episode
+from ..datasets import HELD_OUT_DFS, grid_episode
 from ..metrics import clustering_accuracy
 from ..runtime.decoding import constrained_decode
 from ..runtime.prompts import build_prompt, resolve_template

@@ -167,6 +167,8 @@ def batched_constrained_decode(
     seeds = [0] * n_prompts if seeds is None else [int(s) for s in seeds]
     if len(ks) != n_prompts or len(seeds) != n_prompts:
         raise ValueError(f"Got {n_prompts} prompts, {len(ks)} n_clusters and {len(seeds)} seeds; they should match.")
+    if any(getattr(prompt, "embeddings", None) is not None for prompt in prompts):
+        raise ValueError("Batched decoding takes text prompts only; decode prompts with images one at a time.")
     layouts = {k: answer_tokens(loaded, k) for k in set(ks)}
     for prompt, k in zip(prompts, ks):
         n = prompt.n_points

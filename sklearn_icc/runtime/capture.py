@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .embedded_prompts import model_inputs
 from .prompts import check_context_window
 
 
@@ -154,7 +155,7 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
     context = eager_attention(model) if attention else _nothing()
     try:
         with context, torch.inference_mode():
-            model(input_ids=ids, use_cache=False)
+            model(**model_inputs(model, ids, prompt), use_cache=False)
     except _StopForward:
         pass
     finally:

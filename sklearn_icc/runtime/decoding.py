@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .embedded_prompts import model_inputs
 from .prompts import AnswerFormat, check_context_window
 
 
@@ -81,7 +82,7 @@ def answer_tokens(loaded, n_clusters, answer_format=None):
 class _LabelScorer:
     """Run the model on new tokens with a KV cache and score only the label tokens."""
 
-    def __init__(self, loaded, label_ids):
+    def __init__(self, loaded, label_ids, prompt=None):
         import torch
 
         self.torch = torch
@@ -101,6 +102,7 @@ class _LabelScorer:
         self.cache = None
         self.length = 0
         self.n_passes = 0
+        self.prompt = prompt  # its embeddings (if any) go into the first pass
 
     def __call__(self, ids, positions):
         """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``."""
@@ -109,21 +111,27 @@ class _LabelScorer:
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
-        logits = self.score(input_ids, 0, positions, **kwargs)
+        inputs = model_inputs(self.model, input_ids, self.prompt if self.length == 0 else None)
+        logits = self.score(input_ids, 0, positions, inputs=inputs, **kwargs)
         self.length += len(ids)
         return logits
 
-    def score(self, input_ids, rows, positions, **kwargs):
-        """One forward pass; label logits at ``[rows, positions]``; keeps the new cache."""
+    def score(self, input_ids, rows, positions, inputs=None, **kwargs):
+        """One forward pass; label logits at ``[rows, positions]``; keeps the new cache.
+
+        ``inputs`` replaces ``input_ids`` by other model inputs (``inputs_embeds`` of a
+        prompt with images).
+        """
+        inputs = inputs if inputs is not None else {"input_ids": input_ids}
         if self.fast:
-            out = self.body(input_ids=input_ids, **kwargs)
+            out = self.body(**inputs, **kwargs)
             hidden = out.last_hidden_state[rows, positions]
             # A model sharded over devices may hold its output layer elsewhere.
             logits = hidden.to(self.weight.device) @ self.weight.T
             if self.bias is not None:
                 logits = logits + self.bias
         else:
-            out = self.model(input_ids=input_ids, **kwargs)
+            out = self.model(**inputs, **kwargs)
             logits = out.logits[rows, positions][:, self.index.to(out.logits.device)]
         self.cache = out.cache
         self.n_passes += 1
@@ -206,7 +214,7 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     answer = LabelAnswer(
         prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed, forced_labels=forced_labels
     )
-    scorer = _LabelScorer(loaded, layout.labels)
+    scorer = _LabelScorer(loaded, layout.labels, prompt)
     prefill = None
     with torch.inference_mode():
         start = time.perf_counter()

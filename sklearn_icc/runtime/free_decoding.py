@@ -47,6 +47,8 @@ def free_decode(loaded, prompt, n_clusters, *, max_new_tokens=None, temperature=
     """The paper's decoding: generate freely, then parse the first bracketed list."""
     import torch
 
+    if prompt.embeddings is not None:
+        raise ValueError("Free decoding reads token ids only; points given as embeddings (images) need decoding='constrained'.")
     layout = answer_tokens(loaded, n_clusters)
     n = prompt.n_points
     budget = max_new_tokens or max(250, layout.n_answer_tokens(n) + 16)

@@ -60,11 +60,18 @@ class AnswerFormat:
 
 @dataclass(frozen=True)
 class Prompt:
-    """A tokenized prompt: ``input_ids`` and the ``[start, end)`` token span of each point."""
+    """A tokenized prompt: ``input_ids`` and the ``[start, end)`` token span of each point.
+
+    Points given as embeddings (images) fill the tokens at ``embedded_positions`` with
+    the rows of ``embeddings`` (a tensor); the ids there are placeholders
+    (see :mod:`.embedded_prompts`).
+    """
 
     text: str
     input_ids: list
     point_spans: np.ndarray
+    embeddings: object = None
+    embedded_positions: np.ndarray | None = None
 
     @property
     def n_points(self):
@@ -118,6 +125,11 @@ def compact_scale(X):
 
 def render_user_message(template, n_clusters, points_text, condition=None):
     """The user turn's text, and the character offset of the points within it."""
+    if condition and "{condition}" not in template.instruction:
+        raise ValueError(
+            f"condition={condition!r} was given, but the prompt template's instruction has no "
+            "{condition} field, so the condition would be dropped; add {condition} to it."
+        )
     clause = template.condition_clause.format(condition=condition) if condition else ""
     head, tail = template.instruction.split("{points}")
     head = head.format(k=n_clusters, condition=clause)
