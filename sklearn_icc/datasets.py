@@ -144,15 +144,26 @@ def grid_episode(grid, index, seed=0):
     """
     base, permutation = divmod(int(index), grid.n_permutations)
     rng = np.random.default_rng([int(seed), base])
-    k = int(rng.choice(grid.n_clusters))
-    d = int(rng.choice(grid.n_features))
-    df = float(rng.choice(grid.dfs))
-    n = int(rng.integers(grid.n_samples[0], grid.n_samples[1] + 1))
+    k, d, df, n = _episode_shape(grid, rng)
     X, y = make_mixture(n, k, d, dist=grid.dist, df=df, random_state=int(rng.integers(2**31 - 1)))
     if permutation:
         order = np.random.default_rng([int(seed), base, permutation]).permutation(n)
         X, y = X[order], y[order]
     return X, y
+
+
+def _episode_shape(grid, rng):
+    k = int(rng.choice(grid.n_clusters))
+    d = int(rng.choice(grid.n_features))
+    df = float(rng.choice(grid.dfs))
+    n = int(rng.integers(grid.n_samples[0], grid.n_samples[1] + 1))
+    return k, d, df, n
+
+
+def episode_shape(grid, index, seed=0):
+    """``(n_clusters, n_features, df, n_samples)`` of episode ``index``, without drawing its points."""
+    base = int(index) // grid.n_permutations
+    return _episode_shape(grid, np.random.default_rng([int(seed), base]))
 
 
 def iter_episodes(n_episodes, grid=None, *, seed=0, start=0):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import grid_episode
+from ..datasets import episode_shape, grid_episode
 from ..runtime.decoding import answer_tokens, canonical_labels
 from ..runtime.prompts import build_prompt, chat_messages, resolve_template
 
@@ -92,8 +92,8 @@ class EpisodeDataset:
     """Map-style dataset of training examples, drawn on demand from an episode grid.
 
     Item ``i`` is always the same example (episodes are seeded by index), so a resumed
-    run continues on the same data. ``lengths`` gives every example's token count
-    cheaply enough to batch by length.
+    run continues on the same data; examples are built when asked for, so 100k of
+    them cost no memory up front.
     """
 
     def __init__(self, loaded, grid, n_episodes, settings, *, seed=0):
@@ -104,21 +104,19 @@ class EpisodeDataset:
         self.seed = seed
         self.template = resolve_template(settings.prompt)
         self.eot_id = end_of_turn_id(loaded.tokenizer)
-        self._built = {}
 
     def __len__(self):
         return self.n_episodes
 
-    def lengths(self):
-        """Token count of every example (builds and keeps them all: a second per ~1,000)."""
-        return [len(self._ids(index)[0]) for index in range(self.n_episodes)]
+    def length_keys(self):
+        """A cheap stand-in for each example's token count, to batch by length.
 
-    def _ids(self, index):
-        if index not in self._built:
-            example = self.example(index)
-            n_prompt = len(example.input_ids) - example.n_answer_tokens
-            self._built[index] = (example.input_ids.astype(np.int32), n_prompt)
-        return self._built[index]
+        Tokens grow with ``n_samples * (n_features + 1)`` (digits and separators);
+        drawing only the episodes' shapes took about 10 s per 100,000 episodes here,
+        where building and tokenizing them took 3 ms each (5 minutes).
+        """
+        shapes = (episode_shape(self.grid, index, seed=self.seed) for index in range(self.n_episodes))
+        return [n * (d + 1) for _, d, _, n in shapes]
 
     def example(self, index):
         X, y = grid_episode(self.grid, index, seed=self.seed)
@@ -129,10 +127,8 @@ class EpisodeDataset:
         )
 
     def __getitem__(self, index):
-        ids, n_prompt = self._ids(index)
-        labels = ids.astype(np.int64)
-        labels[:n_prompt] = IGNORE_INDEX
-        return {"input_ids": ids.tolist(), "labels": labels.tolist()}
+        example = self.example(index)
+        return {"input_ids": example.input_ids.tolist(), "labels": example.labels.tolist()}
 
 
 def collate_examples(features, pad_token_id):

@@ -69,15 +69,22 @@ def finetune(
 
     Examples
     --------
-    A few steps on a tiny model (real training takes hours on a CPU; see the user guide):
+    Two steps on a tiny random model (``tiny_model_path``, a local folder); a real run
+    trains the default model for hours on a CPU (see the user guide):
 
     >>> import tempfile
-    >>> from sklearn_icc.finetune import LoraSettings, TrainingSettings, finetune
     >>> from sklearn_icc.datasets import EpisodeGrid
+    >>> from sklearn_icc.finetune import LoraSettings, TrainingSettings, finetune
     >>> out = tempfile.mkdtemp() + "/adapter"
-    >>> icc = finetune(tiny_model_path, out, grid=EpisodeGrid(n_clusters=(2,), n_features=(1,), n_samples=(4, 6)),
-    ...                lora=LoraSettings(r=2), training=TrainingSettings(max_steps=2, batch_size=2,
-    ...                micro_batch_size=2, eval_every=0, device="cpu"), progress=False)  # doctest: +SKIP
+    >>> icc = finetune(
+    ...     tiny_model_path, out,
+    ...     grid=EpisodeGrid(n_clusters=(2,), n_features=(1,), n_samples=(4, 6)),
+    ...     lora=LoraSettings(r=2),
+    ...     training=TrainingSettings(max_steps=2, batch_size=2, micro_batch_size=2, eval_every=0, device="cpu"),
+    ...     progress=False,
+    ... )
+    >>> icc.adapter == out, icc.fit([[0.0], [0.1], [5.0], [5.1]]).labels_.shape
+    (True, (4,))
     """
     grid = grid if grid is not None else EpisodeGrid()
     lora = lora if lora is not None else LoraSettings()
@@ -232,7 +239,7 @@ def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, pr
             # Episodes of similar length share a batch: little padding, without packing.
             generator = torch.Generator().manual_seed(training.seed)
             return LengthGroupedSampler(
-                training.batch_size, lengths=dataset.lengths(), generator=generator
+                training.batch_size, lengths=dataset.length_keys(), generator=generator
             )
 
     def collate(features):
@@ -242,7 +249,23 @@ def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, pr
     limit = None if training.time_limit_minutes is None else 60 * training.time_limit_minutes
     started = time.perf_counter()
 
+    def evaluate(state):
+        scores = held_out_scores(tracked, grid, training, training.n_eval_episodes)
+        entry = {"step": state.global_step, "episodes": state.global_step * training.batch_size, **scores}
+        state.log_history.append(entry)
+        if progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(
+                f"step {state.global_step}: held-out accuracy {scores['heldout_accuracy']:.3f}, "
+                f"ARI {scores['heldout_ari']:.3f}"
+            )
+
     class HeldOut(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            if training.eval_every and state.global_step == 0:
+                evaluate(state)  # the starting point of the learning curve: the model before training
+
         def on_step_end(self, args, state, control, **kwargs):
             if limit is not None and time.perf_counter() - started > limit:
                 control.should_training_stop = True
@@ -250,19 +273,14 @@ def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, pr
             every = training.eval_every
             if every and (state.global_step % every == 0 or state.global_step == state.max_steps
                           or control.should_training_stop):
-                scores = held_out_scores(tracked, grid, training, training.n_eval_episodes)
-                entry = {"step": state.global_step, "episodes": state.global_step * training.batch_size, **scores}
-                state.log_history.append(entry)
-                if progress:
-                    from tqdm.auto import tqdm
-
-                    tqdm.write(
-                        f"step {state.global_step}: held-out accuracy {scores['heldout_accuracy']:.3f}, "
-                        f"ARI {scores['heldout_ari']:.3f}"
-                    )
+                evaluate(state)
             return control
 
     trainer = EpisodeTrainer(
         model=peft_model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[HeldOut()]
     )
+    if not progress:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # it prints every log line when the bar is off
     return trainer

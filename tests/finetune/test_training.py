@@ -51,7 +51,7 @@ def test_adapter_directory_has_peft_files_card_and_curve(trained, tiny_model):
     assert card["steps"] == 4 and card["episodes"] == 8
     assert card["lora"]["r"] == 4 and card["training"]["learning_rate"] == 1e-2
     assert card["grid"]["n_clusters"] == [2]
-    assert [entry["step"] for entry in card["learning_curve"]] == [2, 4]
+    assert [entry["step"] for entry in card["learning_curve"]] == [0, 2, 4]
     assert all(0 <= entry["heldout_accuracy"] <= 1 for entry in card["learning_curve"])
     assert card["tokens_per_second"] > 0
     assert isinstance(icc, InContextClustering)
