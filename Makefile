@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench docs clean
+.PHONY: setup demo test bench bench-docs docs clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,11 @@ test: setup
 	$(PY) -m pytest tests --doctest-modules sklearn_icc
 
 bench: setup
-	$(VENV)/bin/sklearn-icc bench --out benchmarks/results
+	$(VENV)/bin/sklearn-icc bench paper-t --out benchmarks/results
+
+# The tables and plots of docs/benchmarks.rst (about an hour on 2 CPU cores; resumable).
+bench-docs: setup
+	OMP_NUM_THREADS=1 $(PY) benchmarks/docs_benchmarks.py
 
 docs: setup
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
