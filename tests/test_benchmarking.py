@@ -98,6 +98,16 @@ def test_summary_averages_orders_within_an_episode():
     assert record["acc_sd_orderings"] == pytest.approx(np.std([0.5, 0.7], ddof=1) / 2)
 
 
+def test_results_written_twice_count_once(tmp_path):
+    from sklearn_icc.benchmarking.runner import RESULT_COLUMNS, read_results
+
+    path = tmp_path / "results.csv"
+    row = "df=1,0,0,kmeans,20,3,0.9,0.8,0.7,0.6,0.01,,,,,\n"
+    path.write_text(",".join(RESULT_COLUMNS) + "\n" + row + row.replace("0.9", "0.5"))
+    (only,) = read_results(path)
+    assert only["acc"] == 0.9 and only["episode"] == 0 and only["prefill"] is None
+
+
 def test_quick_run_writes_tables_plots_and_resumes(tiny_model, tmp_path, capsys):
     out = tmp_path / "bench"
     args = ["paper-t", "--quick", "--model", tiny_model, "--out", str(out),

@@ -85,7 +85,10 @@ def measure_episode(suite, cell, episode, seed, methods, context=MethodContext()
 
 
 def read_results(path):
-    """Rows of ``results.csv`` with numbers parsed (empty cells are ``None``); ``[]`` if absent."""
+    """Rows of ``results.csv`` with numbers parsed (empty cells are ``None``); ``[]`` if absent.
+
+    A fit written twice (two runs into one folder at the same time) counts once.
+    """
     if not path.exists():
         return []
     with path.open(newline="") as handle:
@@ -93,11 +96,14 @@ def read_results(path):
         if tuple(reader.fieldnames or ()) != RESULT_COLUMNS:
             raise ValueError(f"{path} has columns {reader.fieldnames}, expected {list(RESULT_COLUMNS)}; "
                              "use another --out.")
-        rows = []
+        rows, seen = [], set()
         for raw in reader:
             row = {k: (raw[k] if k in _TEXT_COLUMNS else None if raw[k] == "" else float(raw[k])) for k in raw}
             row.update({k: int(row[k]) for k in _INT_COLUMNS})
-            rows.append(row)
+            key = (row["cell"], row["episode"], row["ordering"], row["method"])
+            if key not in seen:  # two runs into one folder at once: the first row counts
+                seen.add(key)
+                rows.append(row)
     return rows
 
 
