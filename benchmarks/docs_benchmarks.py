@@ -40,7 +40,7 @@ def main(argv):
     DOCS.mkdir(parents=True, exist_ok=True)
     for suite in ("paper-t", "real"):
         bench([suite, "--out", OUT, "--report-only"])
-        for name in ("table.csv", "accuracy.png", "time.png"):
+        for name in ("accuracy.csv", "table.csv", "accuracy.png", "time.png"):
             shutil.copyfile(Path(OUT) / suite / name, DOCS / f"{suite}-{name}")
     print(f"copied the tables and plots to {DOCS}")
     return 0

@@ -125,7 +125,7 @@ def test_quick_run_writes_tables_plots_and_resumes(tiny_model, tmp_path, capsys)
     assert all(float(r["spectral"]) >= 0 for r in rows if r["method"] == "asc-hidden-L1")
     summary = json.loads((suite_dir / "summary.json").read_text())
     assert {r["method"] for r in summary["summary"]} == {"kmeans", "icc-compact", "asc-hidden-L1"}
-    for name in ("summary.md", "summary.csv", "table.csv", "accuracy.png", "time.png"):
+    for name in ("summary.md", "summary.csv", "table.csv", "accuracy.csv", "accuracy.png", "time.png"):
         assert (suite_dir / name).stat().st_size > 0
     # A second run finds every row done and measures nothing again.
     assert main(args) == 0

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .methods import GROUPS, Method, MethodContext, get_method, resolve_methods
-from .report import markdown_table, summarize, write_summary_csv, write_table_csv
+from .report import markdown_table, summarize, write_pivot_csv, write_summary_csv, write_table_csv
 from .runner import read_results, run_suite
 from .suites import SUITES, get_suite
 
@@ -166,6 +166,7 @@ def main(argv=None) -> int:
     (out_dir / "summary.json").write_text(json.dumps({"settings": settings, "summary": records}, indent=2) + "\n")
     write_summary_csv(out_dir / "summary.csv", records, cell_keys)
     write_table_csv(out_dir / "table.csv", records, cell_keys)
+    write_pivot_csv(out_dir / "accuracy.csv", records, cells)
     notes = (f"# {suite.name}: {suite.description}\n\nModel: {args.model}; seed: {args.seed}. ACC, ARI, NMI: "
              "mean ± standard error over episodes (the episodes column). seconds: wall time of one fit.\n\n")
     (out_dir / "summary.md").write_text(notes + table + "\n")

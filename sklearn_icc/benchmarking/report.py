@@ -125,3 +125,19 @@ def write_summary_csv(path, records, cell_keys):
         writer.writeheader()
         for rec in records:
             writer.writerow({k: "" if rec.get(k) is None else rec[k] for k in columns})
+
+
+def write_pivot_csv(path, records, cells):
+    """Accuracy and ARI as a method-by-cell grid: ``"0.717 ± 0.015 / 0.34"`` (ACC ± SE / ARI)."""
+    keys = [cell_id(cell) for cell in cells]
+    methods = list(dict.fromkeys((rec["method"], rec["label"]) for rec in records))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "episodes per cell", *keys])
+        for name, label in methods:
+            by_cell = {rec["cell"]: rec for rec in records if rec["method"] == name}
+            counts = sorted({rec["episodes"] for rec in by_cell.values()})
+            episodes = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+            writer.writerow([label, episodes, *(
+                f"{by_cell[k]['acc']:.3f} ± {by_cell[k]['acc_se']:.3f} / {by_cell[k]['ari']:.2f}" if k in by_cell
+                else "–" for k in keys)])
