@@ -7,7 +7,7 @@ there. Steps (the default model, zero-shot):
 
 - ``paper-t``: every classical method, 100 episodes per df; ICC compact and attention
   spectral clustering (hidden states, layer 9), 30 episodes per df;
-- ``real``: every classical method, 30 episodes per data set; the two LLM methods, 10
+- ``real``: every classical method, 30 episodes per data set; the two LLM methods, 20
   (on the shared 2-core machine an ICC fit of a 13-feature wine episode took 10-25 s).
 
 ``--copy-only`` skips the measuring and only rewrites the tables, plots and copies.
@@ -28,7 +28,7 @@ STEPS = [
     ["paper-t", "--methods", "classical", "--episodes", "100"],
     ["paper-t", "--methods", *LLM_METHODS, "--episodes", "30", "--threads", "1"],
     ["real", "--methods", "classical", "--episodes", "30"],
-    ["real", "--methods", *LLM_METHODS, "--episodes", "10", "--threads", "1"],
+    ["real", "--methods", *LLM_METHODS, "--episodes", "20", "--threads", "1"],
 ]
 
 

@@ -98,6 +98,21 @@ def test_summary_averages_orders_within_an_episode():
     assert record["acc_sd_orderings"] == pytest.approx(np.std([0.5, 0.7], ddof=1) / 2)
 
 
+def test_a_partition_is_scored_once_per_episode_whatever_its_label_names():
+    from sklearn_icc.benchmarking.runner import _scores
+    from sklearn_icc.metrics import clustering_scores
+
+    rng = np.random.default_rng(3)
+    y, labels = rng.integers(0, 3, 30), rng.integers(0, 3, 30)
+    cache = {}
+    assert _scores(y, labels, cache) == pytest.approx(clustering_scores(y, labels))
+    renamed = np.array([2, 0, 1])[labels]
+    assert _scores(y, renamed, cache) is _scores(y, labels, cache) and len(cache) == 1
+    other = labels.copy()
+    other[0] = (other[0] + 1) % 3
+    assert _scores(y, other, cache) == pytest.approx(clustering_scores(y, other)) and len(cache) == 2
+
+
 def test_results_written_twice_count_once(tmp_path):
     from sklearn_icc.benchmarking.runner import RESULT_COLUMNS, read_results
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 
@@ -26,6 +28,7 @@ def plot_accuracy(records, axis, title):
     matplotlib.figure.Figure
     """
     values = list(dict.fromkeys(rec[axis] for rec in records))
+    categorical = any(isinstance(value, str) for value in values)
     fig, ax = _figure()
     methods = list(dict.fromkeys((rec["method"], rec["label"]) for rec in records))
     offsets = np.linspace(-0.15, 0.15, num=len(methods)) if len(methods) > 1 else [0.0]
@@ -38,11 +41,13 @@ def plot_accuracy(records, axis, title):
             xs.append(position + offset)
             means.append(np.mean([r["acc"] for r in group]))
             errors.append(np.sqrt(np.nansum([r["acc_se"] ** 2 for r in group])) / len(group))
-        ax.errorbar(xs, means, yerr=errors, marker="o", markersize=3, capsize=2, linewidth=1, label=label)
+        # Lines join ordered cells (df, k); data sets are categories, so only markers.
+        ax.errorbar(xs, means, yerr=errors, marker="o", markersize=3, capsize=2, linewidth=1, label=label,
+                    linestyle="none" if categorical else "-")
     ax.set_xticks(range(len(values)), [f"{v:g}" if isinstance(v, float) else str(v) for v in values])
     ax.set_xlabel(axis)
     ax.set_ylabel("accuracy (Hungarian)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 80), fontsize=8)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -65,7 +70,7 @@ def plot_time(rows, methods, title, bin_width=5):
     ax.set_yscale("log")
     ax.set_xlabel("n (points in the episode)")
     ax.set_ylabel("seconds per fit")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 80), fontsize=8)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()

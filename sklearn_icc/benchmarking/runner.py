@@ -7,6 +7,7 @@ import sys
 import time
 import warnings
 
+import numpy as np
 from sklearn import config_context
 
 from ..metrics import clustering_scores
@@ -32,7 +33,24 @@ def make_clusterer(method, n_clusters, random_state, context, standardize=False)
     return estimator
 
 
-def measure_fit(method, X, y, n_clusters, random_state, context=MethodContext(), standardize=False):
+def _scores(y, labels, cache=None):
+    """ACC, ARI, NMI, AMI; ``cache`` (one per episode and row order) reuses them for a partition already scored."""
+    labels = np.asarray(labels)
+    # The scores depend on the partition only: number clusters by first appearance.
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    key = np.argsort(np.argsort(first))[inverse.ravel()].tobytes()
+    if cache is not None and key in cache:
+        return cache[key]
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        # Labels are integer arrays made here: scikit-learn's checks cost more than most fits.
+        scores = clustering_scores(y, labels)
+    if cache is not None:
+        cache[key] = scores
+    return scores
+
+
+def measure_fit(method, X, y, n_clusters, random_state, context=MethodContext(), standardize=False,
+                score_cache=None):
     """Fit one method on one episode: scores, wall seconds and, for LLM methods, where the time went.
 
     Returns
@@ -51,9 +69,7 @@ def measure_fit(method, X, y, n_clusters, random_state, context=MethodContext(),
         start = time.perf_counter()
         labels = estimator.fit_predict(X)
         seconds = time.perf_counter() - start
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        # Labels are integer arrays made here: scikit-learn's checks would cost more than the fit.
-        scores = clustering_scores(y, labels)
+    scores = _scores(y, labels, score_cache)
     row = {**scores, "seconds": seconds, "prefill": None, "decode": None,
            "spectral": None, "n_prompt_tokens": None, "decoding_failures": None}
     fitted = estimator[-1] if standardize else estimator
@@ -73,11 +89,13 @@ def measure_episode(suite, cell, episode, seed, methods, context=MethodContext()
     """Rows of every method on one episode, under each of its row orders."""
     data = suite.draw(cell, episode, seed)
     orderings = data.orderings or (None,)
+    caches = [{} for _ in orderings]  # methods that agree on a partition are scored once
     rows = []
     for method in methods:
         for index, order in enumerate(orderings):
             X, y = (data.X, data.y) if order is None else (data.X[order], data.y[order])
-            row = measure_fit(method, X, y, data.n_clusters, data.random_state, context, suite.standardize)
+            row = measure_fit(method, X, y, data.n_clusters, data.random_state, context, suite.standardize,
+                              caches[index])
             row.update(cell=cell_id(cell), episode=episode, ordering=index, method=method.name, n=len(y),
                        k=data.n_clusters)
             rows.append(row)
@@ -169,8 +187,6 @@ def run_suite(suite, cells, episodes, methods, results_path, *, seed=0, context=
 
 def _warm_up(method, context):
     """One untimed fit, so the first measured episode does not pay for loading the model."""
-    import numpy as np
-
     from ..datasets import make_mixture
 
     X, y = make_mixture(30, 3, 3, df=5.0, random_state=12345)
