@@ -11,7 +11,7 @@ VISION_VENV := .venv-vision
 VISION_PY := $(VISION_VENV)/bin/python
 VISION_STAMP := $(VISION_VENV)/.installed
 
-.PHONY: setup demo test bench docs clean setup-vision test-vision
+.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision
 
 setup: $(STAMP)
 
@@ -33,7 +33,11 @@ test: setup
 	$(PY) -m pytest tests --doctest-modules sklearn_icc
 
 bench: setup
-	$(VENV)/bin/sklearn-icc bench --out benchmarks/results
+	$(VENV)/bin/sklearn-icc bench paper-t --out benchmarks/results
+
+# The tables and plots of docs/benchmarks.rst (about an hour on 2 CPU cores; resumable).
+bench-docs: setup
+	OMP_NUM_THREADS=1 $(PY) benchmarks/docs_benchmarks.py
 
 # The image tests, with the extra installed; SKLEARN_ICC_REQUIRE_VISION=1 turns a
 # missing extra into failures, so this job cannot pass by skipping them.

@@ -1,4 +1,4 @@
-"""The ``sklearn-icc`` command: ``demo``, ``bench`` and ``finetune``."""
+"""The ``sklearn-icc`` command: ``demo``, ``bench <suite>`` and ``finetune``."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def main(argv=None):
     p_demo.add_argument("--model", default="default", help="model id or local path (default: the embedded model)")
     p_demo.add_argument("--seed", type=int, default=0)
     p_demo.set_defaults(func=demo)
-    sub.add_parser("bench", help="the paper's Table 1 benchmark (sklearn-icc bench --help)", add_help=False)
+    sub.add_parser("bench", help="benchmark suites: paper-t, real, ... (sklearn-icc bench --help)", add_help=False)
     sub.add_parser("finetune", help="train a LoRA adapter (sklearn-icc finetune --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["finetune"]:

@@ -1,4 +1,4 @@
-"""Clustering accuracy after Hungarian matching; ARI and NMI come from scikit-learn."""
+"""Clustering accuracy after Hungarian matching; ARI, NMI and AMI come from scikit-learn."""
 
 from __future__ import annotations
 
@@ -41,6 +41,40 @@ def clustering_accuracy(y_true, y_pred):
     table = contingency_matrix(y_true, y_pred)
     rows, cols = linear_sum_assignment(table, maximize=True)
     return float(table[rows, cols].sum() / y_true.size)
+
+
+def clustering_scores(y_true, y_pred):
+    """Accuracy (Hungarian), ARI, NMI and AMI of one clustering, as a dict.
+
+    ARI, NMI and AMI are scikit-learn's (``adjusted_rand_score``,
+    ``normalized_mutual_info_score``, ``adjusted_mutual_info_score``); every distinct
+    predicted value is a cluster, so a noise label such as HDBSCAN's ``-1`` counts as
+    one more cluster.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_pred : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    dict
+        ``acc``, ``ari``, ``nmi`` and ``ami``, floats.
+
+    Examples
+    --------
+    >>> from sklearn_icc.metrics import clustering_scores
+    >>> clustering_scores([0, 0, 1, 1], [1, 1, 0, 0])
+    {'acc': 1.0, 'ari': 1.0, 'nmi': 1.0, 'ami': 1.0}
+    """
+    from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
+
+    return {
+        "acc": clustering_accuracy(y_true, y_pred),
+        "ari": float(adjusted_rand_score(y_true, y_pred)),
+        "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+        "ami": float(adjusted_mutual_info_score(y_true, y_pred)),
+    }
 
 
 def make_fitted_labels_scorer(score_func=None):
