@@ -143,3 +143,14 @@ def test_interrupted_run_resumes_from_last_complete_checkpoint(tiny_model, tmp_p
     card = json.loads((out / ADAPTER_CARD).read_text())
     assert card["steps"] == 4 and card["resumed_from"].endswith("checkpoint-2")
     shutil.rmtree(out)
+
+
+def test_default_adapter_is_named_when_not_shipped(monkeypatch, tmp_path):
+    from sklearn_icc.runtime import adapters
+
+    monkeypatch.setattr(adapters, "SHIPPED_ADAPTERS_DIR", tmp_path)
+    with pytest.raises(ValueError, match="ships no default adapter"):
+        adapters.resolve_adapter("default")
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "adapter_config.json").write_text("{}")
+    assert adapters.resolve_adapter("default") == str(tmp_path / "default")
