@@ -61,15 +61,17 @@ class ImageEpisodes:
         for name, column in columns.items():
             if name is not None and (not isinstance(name, str) or not name.strip()):
                 raise TypeError(f"A condition (label column name) must be a non-empty string or None, got {name!r}.")
-            values = np.asarray(column, dtype=object) if not isinstance(column, np.ndarray) else column
+            try:
+                values = np.asarray(column)
+            except ValueError:  # ragged: caught by the length check below
+                values = np.asarray(column, dtype=object)
             if values.ndim != 1 or len(values) != len(self.images):
                 lengths = {repr(n): len(np.atleast_1d(np.asarray(c, dtype=object))) for n, c in columns.items()}
                 raise ValueError(
                     f"Every label column needs one label per image ({len(self.images)} images); "
                     f"the columns have lengths {lengths}."
                 )
-            classes, codes = np.unique(np.asarray(values).astype(str) if values.dtype == object else values,
-                                       return_inverse=True)
+            classes, codes = np.unique(values.astype(str) if values.dtype == object else values, return_inverse=True)
             if len(classes) < 2:
                 raise ValueError(
                     f"The label column {name!r} has {len(classes)} class; clustering episodes need at least 2."

@@ -38,6 +38,8 @@ def test_plain_labels_give_unconditioned_episodes():
     assert condition is None and episodes.conditions == (None,)
     assert int(y.max()) + 1 == 2  # k capped by the two classes
     assert len(indices) == 12  # n capped by the images available
+    digits = ImageEpisodes(IMAGES, [10, 2, 2, 10] * 3)
+    assert list(digits.classes[None]) == [2, 10]  # numbers stay numbers, in numeric order
 
 
 def test_label_column_errors():
