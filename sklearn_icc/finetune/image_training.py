@@ -34,6 +34,7 @@ from .heldout import HELD_OUT_SEED_OFFSET
 from .training import _prepare_output, add_lora, answer_only_loss
 
 PROJECTOR_FILE = "projector.safetensors"
+FEATURE_CHUNK = 256  # images read and encoded at a time
 
 
 def finetune_images(model="default", out="icc-image-adapter", *, images, image_encoder, heldout=None, lora=None,
@@ -174,10 +175,15 @@ def finetune_images(model="default", out="icc-image-adapter", *, images, image_e
 
 def frozen_features(episodes, encoder, device):
     """The frozen encoder's pooled features of every image, ``(n_images, tokens, width)``, computed once."""
+    import torch
+
     from ..vision.encoder import image_features
 
-    # A clone made outside inference mode is an ordinary tensor the projector can train on.
-    return image_features(episodes.images, encoder, device).clone()
+    # Files are read a chunk at a time, so a large folder is never all in memory as pixels;
+    # a copy made outside inference mode is an ordinary tensor the projector can train on.
+    chunks = [image_features(episodes.images[start:start + FEATURE_CHUNK], encoder, device)
+              for start in range(0, len(episodes.images), FEATURE_CHUNK)]
+    return torch.cat(chunks).clone()
 
 
 def image_training_inputs(loaded, projector, features, episodes, index, *, template, eot_id, settings):

@@ -158,3 +158,14 @@ def test_bad_arguments(tiny_model, encoder, episodes, tmp_path):
     (tmp_path / "b" / "x").write_text("x")
     with pytest.raises(ValueError, match="exists and is not empty"):
         finetune_images(tiny_model, tmp_path / "b", images=episodes, image_encoder=encoder)
+
+
+def test_frozen_features_are_the_encoders_in_chunks(encoder, monkeypatch):
+    from sklearn_icc.finetune import image_training
+    from sklearn_icc.vision import image_features
+
+    monkeypatch.setattr(image_training, "FEATURE_CHUNK", 5)
+    episodes = ImageEpisodes(COLOURS, COLOUR_LABELS)
+    features = image_training.frozen_features(episodes, encoder, "cpu")
+    np.testing.assert_allclose(features.numpy(), image_features(COLOURS, encoder).numpy(), atol=1e-5)
+    assert not features.is_inference() and not features.requires_grad
