@@ -52,7 +52,8 @@ $(VISION_STAMP): pyproject.toml Makefile
 
 test-vision: setup-vision
 	SKLEARN_ICC_REQUIRE_VISION=1 $(VISION_PY) -m pytest tests/vision tests/runtime/test_decoding.py \
-		tests/runtime/test_capture.py tests/runtime/test_prompts.py --doctest-modules sklearn_icc/vision
+		tests/runtime/test_capture.py tests/runtime/test_prompts.py --doctest-modules sklearn_icc/vision \
+		sklearn_icc/finetune/image_training.py
 
 docs: setup
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

@@ -171,7 +171,9 @@ def answer_only_loss(model, inputs, num_items_in_batch=None):
     causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
     body = getattr(causal_lm, causal_lm.base_model_prefix)
     head = causal_lm.get_output_embeddings()
-    hidden = body(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+    # Image episodes come as ``inputs_embeds`` (placeholders swapped for projected images).
+    tokens = {"inputs_embeds": inputs["inputs_embeds"]} if "inputs_embeds" in inputs else {"input_ids": inputs["input_ids"]}
+    hidden = body(**tokens, attention_mask=inputs["attention_mask"]).last_hidden_state
     targets = inputs["labels"][:, 1:]
     keep = targets != IGNORE_INDEX
     logits = head(hidden[:, :-1][keep]).float()

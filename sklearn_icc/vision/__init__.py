@@ -8,6 +8,7 @@ torch on first use.
 
 from ._imports import is_vision_available, require_vision
 from .config import IMAGE_MARKERS, ImageEncoder
+from .episodes import ImageEpisodes
 from .images import load_images, looks_like_images
 from .pooling import pool_patches, pooled_grid, tokens_per_image
 
@@ -30,6 +31,7 @@ def __getattr__(name):
 __all__ = [
     "IMAGE_MARKERS",
     "ImageEncoder",
+    "ImageEpisodes",
     "ImageProjector",
     "encode_images",
     "image_features",
