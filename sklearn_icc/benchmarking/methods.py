@@ -94,26 +94,25 @@ def _classical():
     ]
 
 
-def _icc(name, label, adapter=False, **params):
+def _llm(family, name, label, adapter=False, **params):
+    """An LLM method: ``family`` "icc" or "attention"; ``adapter`` adds the run's adapter."""
+
     def build(k, rs, ctx):
-        from ..cluster import InContextClustering
+        from ..cluster import AttentionSpectralClustering, InContextClustering
 
-        if adapter:
-            params["adapter"] = ctx.adapter or "default"
-        return InContextClustering(ctx.model, k, random_state=rs, device=ctx.device, **params)
+        kind = InContextClustering if family == "icc" else AttentionSpectralClustering
+        extra = {"adapter": ctx.adapter or "default"} if adapter else {}
+        return kind(ctx.model, k, random_state=rs, device=ctx.device, **params, **extra)
 
-    return Method(name, label, "icc", build)
+    return Method(name, label, family, build)
 
 
-def _attention(name, label, adapter=False, **params):
-    def build(k, rs, ctx):
-        from ..cluster import AttentionSpectralClustering
+def _icc(name, label, **params):
+    return _llm("icc", name, label, **params)
 
-        if adapter:
-            params["adapter"] = ctx.adapter or "default"
-        return AttentionSpectralClustering(ctx.model, k, random_state=rs, device=ctx.device, **params)
 
-    return Method(name, label, "attention", build)
+def _attention(name, label, **params):
+    return _llm("attention", name, label, **params)
 
 
 METHODS: dict = {}

@@ -14,32 +14,38 @@ from ..runtime.adapters import ADAPTER_CARD
 CURVE_FILE = "learning_curve.csv"
 
 
-def write_adapter_card(out, *, base, grid, lora, training, curve, losses, steps, seconds, tokens, device,
-                       resumed_from=None):
-    """Write ``sklearn_icc_adapter.json``, ``learning_curve.csv`` and a README into ``out``."""
-    card = {
+def run_card(*, base, lora, training, curve, losses, steps, seconds, device, **specific):
+    """The card entries every training run writes, then the run's ``specific`` ones."""
+    return {
         "format": 1,
         "sklearn_icc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "base_model": base,
         "prompt": training.prompt,
-        "point_format": training.point_format,
         "label_order": training.label_order,
-        "grid": dataclasses.asdict(grid),
+        **specific,
         "lora": lora.to_dict(),
         "training": training.to_dict(),
         "steps": int(steps),
         "episodes": int(steps) * training.batch_size,
         "train_seconds": round(float(seconds), 1),
-        "train_tokens_this_run": int(tokens),
-        "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
         "device": device,
         "machine": platform.machine(),
-        "resumed_from": resumed_from,
         "learning_curve": curve,
         "final_train_loss": losses[-1]["loss"] if losses else None,
         "train_losses": [{"step": e["step"], "loss": e["loss"]} for e in losses],
     }
+
+
+def write_adapter_card(out, *, base, grid, lora, training, curve, losses, steps, seconds, tokens, device,
+                       resumed_from=None):
+    """Write ``sklearn_icc_adapter.json``, ``learning_curve.csv`` and a README into ``out``."""
+    card = run_card(
+        base=base, lora=lora, training=training, curve=curve, losses=losses, steps=steps, seconds=seconds,
+        device=device, point_format=training.point_format, grid=dataclasses.asdict(grid),
+        train_tokens_this_run=int(tokens), tokens_per_second=round(tokens / seconds, 1) if seconds > 0 else None,
+        resumed_from=resumed_from,
+    )
     (out / ADAPTER_CARD).write_text(json.dumps(card, indent=2) + "\n")
     with open(out / CURVE_FILE, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["step", "episodes", "heldout_accuracy", "heldout_ari"],

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import platform
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from .. import __version__
 from ..metrics import clustering_accuracy
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
 from ..runtime.decoding import canonical_labels, constrained_decode
@@ -28,6 +25,7 @@ from ..runtime.loading import load_model_uncached
 from ..runtime.prompts import resolve_template
 from ..vision.config import IMAGE_MARKERS, ImageEncoder
 from ..vision.episodes import ImageEpisodes
+from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import IGNORE_INDEX, answer_ids, end_of_turn_id
 from .heldout import HELD_OUT_SEED_OFFSET
@@ -242,29 +240,10 @@ def write_image_adapter_card(out, *, base, encoder, episodes, lora, training, cu
     settings = dataclasses.asdict(encoder)
     settings.update(pretrained=None if encoder.pretrained is None else str(encoder.pretrained),
                     projector_weights=PROJECTOR_FILE)
-    card = {
-        "format": 1,
-        "kind": "images",
-        "sklearn_icc_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "base_model": base,
-        "prompt": training.prompt,
-        "label_order": training.label_order,
-        "image_encoder": settings,
-        "images": {"n_images": len(episodes), "n_clusters": list(episodes.n_clusters),
-                   "n_samples": list(episodes.n_samples),
-                   "conditions": {str(c): [str(v) for v in episodes.classes[c]] for c in episodes.conditions}},
-        "lora": lora.to_dict(),
-        "training": training.to_dict(),
-        "steps": int(steps),
-        "episodes": int(steps) * training.batch_size,
-        "train_seconds": round(float(seconds), 1),
-        "device": device,
-        "machine": platform.machine(),
-        "learning_curve": curve,
-        "final_train_loss": losses[-1]["loss"] if losses else None,
-        "train_losses": losses,
-    }
+    images = {"n_images": len(episodes), "n_clusters": list(episodes.n_clusters), "n_samples": list(episodes.n_samples),
+              "conditions": {str(c): [str(v) for v in episodes.classes[c]] for c in episodes.conditions}}
+    card = run_card(base=base, lora=lora, training=training, curve=curve, losses=losses, steps=steps,
+                    seconds=seconds, device=device, kind="images", image_encoder=settings, images=images)
     (out / ADAPTER_CARD).write_text(json.dumps(card, indent=2) + "\n")
     (out / "README.md").write_text(
         f"# sklearn-icc image adapter for {base['name']}\n\n"
