@@ -98,3 +98,18 @@ def test_spans_and_cut_on_the_default_tokenizer():
     long = " ".join(["word"] * 300)
     (cut,), n_cut = cut_texts([long], tokenizer, 20)
     assert n_cut == 1 and len(tokenizer(cut, add_special_tokens=False)["input_ids"]) == 20
+
+
+@pytest.mark.default_model
+def test_default_model_labels_texts_by_a_condition():
+    from sklearn_icc.data import load_topic_sentiment_texts
+    from sklearn_icc.runtime import load_model
+
+    loaded = load_model("default", device="cpu")
+    texts, _, _ = load_topic_sentiment_texts()
+    prompt, _ = build_text_prompt(texts[::8], 4, loaded.tokenizer, condition="topic")
+    result = constrained_decode(loaded, prompt, 4)
+    assert result.labels.dtype == np.int64 and result.labels.shape == (16,)
+    assert result.labels.min() >= 0 and result.labels.max() < 4
+    capture = capture_points(loaded, prompt, [9], attention=False)
+    assert capture.hidden[9].shape == (16, loaded.model.config.hidden_size)
