@@ -265,7 +265,7 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
 
     kind = InContextClustering if estimator == "icc" else AttentionSpectralClustering
     condition = texts.conditions[0] if len(texts.conditions) == 1 else None
-    return kind(model, adapter=str(out), prompt=training.prompt, condition=condition, device=training.device)
+    return kind(model=model, adapter=str(out), prompt=training.prompt, condition=condition, device=training.device)
 
 
 def write_text_adapter_card(out, *, base, episodes, lora, training, curve, losses, steps, seconds, tokens, device,
@@ -284,7 +284,7 @@ def write_text_adapter_card(out, *, base, episodes, lora, training, curve, losse
         "A LoRA adapter trained by `sklearn_icc.finetune.finetune_texts()` on clustering episodes of "
         f"{len(episodes)} labelled texts, conditions {conditions}.\n\n"
         "```python\nfrom sklearn_icc import InContextClustering\n"
-        f"icc = InContextClustering({base['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER, "
+        f"icc = InContextClustering(model={base['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER, "
         f"prompt={training.prompt!r}, condition={episodes.conditions[0]!r})\nicc.fit(texts)\n```\n\n"
         f"- steps: {steps} ({steps * training.batch_size} episodes), {round(float(seconds), 1)} s on {device}\n"
     )
