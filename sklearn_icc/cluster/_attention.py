@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture import capture_points, n_decoder_layers
+from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_score, score_layers, spectral_labels
 from ._base import _BaseLLMClustering
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
@@ -268,10 +269,11 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
     def __init__(self, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER, heads=None,
                  affinity="hidden", condition=None, prompt="paper", point_format="paper", random_state=None,
-                 device="auto", dtype="auto", image_encoder=None, verbose=0):
+                 device="auto", dtype="auto", image_encoder=None,
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
         super().__init__(n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-                         image_encoder=image_encoder, verbose=verbose)
+                         image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
@@ -305,6 +307,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         X = self._validate_points(X)
         self._check_layer_and_heads()
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         auto = isinstance(self.layer, str)
         if auto and len(X) < 2:
             raise ValueError("layer='auto' scores the layers by an eigengap, which needs n_samples >= 2.")
@@ -344,8 +347,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         check_is_fitted(self)
         X = self._new_points(X)
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
-        if not spec.images and not _fits(loaded, spec, np.vstack([anchors, X[:DEFAULT_CHUNK_SIZE]]), self.n_clusters):
+        if not spec.images and not _fits(loaded, spec, np.concatenate([anchors, X[:DEFAULT_CHUNK_SIZE]]),
+                                         self.n_clusters):
             keep = representatives(anchors, anchor_labels, DEFAULT_CHUNK_SIZE, self.n_clusters)
             anchors, anchor_labels = anchors[keep], anchor_labels[keep]
         members = np.eye(self.n_clusters)[anchor_labels]  # (n_anchors, k)
@@ -353,7 +358,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         start, size = 0, DEFAULT_CHUNK_SIZE
         while start < len(X):
             stop = min(len(X), start + size)
-            points = list(anchors) + list(X[start:stop]) if spec.images else np.vstack([anchors, X[start:stop]])
+            points = list(anchors) + list(X[start:stop]) if spec.images else np.concatenate([anchors, X[start:stop]])
             if not spec.images and not _fits(loaded, spec, points, self.n_clusters) and size > 1:
                 size //= 2
                 continue

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.decoding import prompt_fits
+from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
@@ -215,10 +216,11 @@ class InContextClustering(_BaseLLMClustering):
 
     def __init__(self, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
                  point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1, chunk_size=None,
-                 random_state=None, device="auto", dtype="auto", image_encoder=None, verbose=0):
+                 random_state=None, device="auto", dtype="auto", image_encoder=None,
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
         super().__init__(n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-                         image_encoder=image_encoder, verbose=verbose)
+                         image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.decoding = decoding
         self.temperature = temperature
         self.n_orderings = n_orderings
@@ -247,6 +249,7 @@ class InContextClustering(_BaseLLMClustering):
         if self.chunk_size is not None and self.chunk_size < self.n_clusters:
             raise ValueError(f"chunk_size={self.chunk_size} should be >= n_clusters={self.n_clusters}.")
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         run = cluster_episode(
             X, self.n_clusters, loaded, spec, rng=check_random_state(self.random_state), decoding=self.decoding,
             temperature=self.temperature, n_orderings=self.n_orderings, chunk_size=self.chunk_size,
@@ -310,7 +313,7 @@ class InContextClustering(_BaseLLMClustering):
         if self.decoding != "constrained" or self.image_encoder is not None:
             raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only.")
         params = self.get_params()
-        for name in ("decoding", "image_encoder"):
+        for name in ("decoding", "image_encoder", "max_text_tokens"):
             del params[name]
         return in_context_clustering_many(list(X_list), batch_size=batch_size, n_jobs=n_jobs, **params)[0]
 
@@ -318,6 +321,7 @@ class InContextClustering(_BaseLLMClustering):
         check_is_fitted(self)
         X = self._new_points(X)
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
         chunk_size = self.chunk_size or DEFAULT_CHUNK_SIZE
         if not spec.images and not _anchors_leave_room(anchors, X[:chunk_size], self.n_clusters, loaded, spec):
@@ -402,4 +406,4 @@ class InContextClustering(_BaseLLMClustering):
 
 def _anchors_leave_room(anchors, new, n_clusters, loaded, spec):
     """Whether the anchors and the first chunk of new points fit one prompt."""
-    return prompt_fits(loaded, spec.build(np.vstack([anchors, new]), n_clusters, loaded), n_clusters)
+    return prompt_fits(loaded, spec.build(np.concatenate([anchors, new]), n_clusters, loaded), n_clusters)

@@ -48,3 +48,111 @@ def test_a_single_string_and_too_few_texts_are_rejected():
         validate_texts(["a", "b"], min_samples=3)
     with pytest.raises(TypeError, match="must be a list, array or pandas Series"):
         validate_texts(42)
+
+
+# Estimators on texts (tiny model: one token per character, a 4096-token context).
+
+import warnings  # noqa: E402
+
+from sklearn_icc import AttentionSpectralClustering, InContextClustering  # noqa: E402
+from sklearn_icc.runtime import PromptTemplate  # noqa: E402
+
+WORDS = ["a red ball", "the blue sky", "red wine", "a blue sea", "red roses", "blue jeans"]
+
+
+def check_labels(labels, n, k):
+    assert labels.dtype == np.int64 and labels.shape == (n,)
+    assert labels.min() >= 0 and labels.max() < k
+
+
+@pytest.mark.parametrize("X", [WORDS, np.array(WORDS), pd.Series(WORDS)])
+def test_in_context_clustering_fits_and_predicts_texts(tiny_model, X):
+    icc = InContextClustering(2, model=tiny_model, condition="colour", device="cpu").fit(X)
+    check_labels(icc.labels_, 6, 2)
+    assert not hasattr(icc, "n_features_in_")
+    assert icc.label_probabilities_.shape == (6, 2)
+    prompt = icc._fit_details["prompts"][0]
+    assert "Cluster the following texts into 2 groups based on colour." in prompt.text
+    assert '["a red ball", "the blue sky", "red wine"' in prompt.text
+    check_labels(icc.predict(["a red car", "the blue moon", "red"]), 3, 2)
+    assert np.allclose(icc.predict_proba(["a red car"]).sum(axis=1), 1.0)
+
+
+def test_attention_spectral_clustering_fits_and_predicts_texts(tiny_model):
+    for affinity in ("hidden", "attention"):
+        asc = AttentionSpectralClustering(2, model=tiny_model, layer=-1, affinity=affinity, random_state=0).fit(WORDS)
+        check_labels(asc.labels_, 6, 2)
+        assert asc.affinity_matrix_.shape == (6, 6) and not hasattr(asc, "n_features_in_")
+        check_labels(asc.predict(["a red car", "blue"]), 2, 2)
+    auto = AttentionSpectralClustering(2, model=tiny_model, layer="auto", random_state=0).fit(WORDS)
+    check_labels(auto.labels_, 6, 2)
+
+
+def test_texts_fitted_once_cannot_predict_numbers_and_back(tiny_model):
+    icc = InContextClustering(2, model=tiny_model).fit(WORDS)
+    with pytest.raises(ValueError, match="fitted on texts"):
+        icc.predict([[0.0], [1.0]])
+    numeric = InContextClustering(2, model=tiny_model).fit([[0.0], [0.1], [5.0]])
+    with pytest.raises(ValueError, match="fitted on numeric data with 1 features"):
+        numeric.predict(["a red car"])
+
+
+def test_long_texts_are_cut_with_a_warning_naming_how_many(tiny_model):
+    texts = WORDS + ["x" * 300, "y" * 200]
+    with pytest.warns(UserWarning, match=r"Cut 2 of the 8 texts to their first max_text_tokens=100 tokens"):
+        icc = InContextClustering(2, model=tiny_model, max_text_tokens=100).fit(texts)
+    prompt = icc._fit_details["prompts"][0]
+    assert '"' + "x" * 100 + '"' in prompt.text and "x" * 101 not in prompt.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to cut: no warning
+        InContextClustering(2, model=tiny_model, max_text_tokens=None).fit(texts)
+
+
+@pytest.mark.filterwarnings("ignore:Cut 1 of the 7 texts")
+def test_a_text_longer_than_the_context_even_after_the_cut_is_an_error(tiny_model):
+    texts = WORDS + ["z" * 5000]
+    for estimator in (InContextClustering(2, model=tiny_model, max_text_tokens=None),
+                      AttentionSpectralClustering(2, model=tiny_model, max_text_tokens=4500, layer=-1)):
+        with pytest.raises(ValueError, match=r"Text 6 needs \d+ prompt tokens on its own.*context window of 4096"):
+            estimator.fit(texts)
+
+
+def test_too_many_texts_for_one_prompt_are_chunked(tmp_path):
+    from tests.conftest import build_tiny_model_dir
+
+    small = build_tiny_model_dir(tmp_path / "small", max_position_embeddings=1024)
+    texts = [f"text number {i} about {'red' if i % 2 else 'blue'} things" for i in range(60)]  # ~2500 tokens
+    icc = InContextClustering(2, model=small).fit(texts)
+    check_labels(icc.labels_, 60, 2)
+    first = icc._fit_details["prompts"][0]  # the first chunk; the others follow its anchors
+    assert first.n_points < 60 and first.n_tokens < 1024
+    check_labels(icc.predict(texts[:30]), 30, 2)
+    asc_error = AttentionSpectralClustering(2, model=small, layer=-1)
+    with pytest.raises(ValueError, match="context window"):
+        asc_error.fit(texts)  # one forward pass: no chunks
+
+
+@pytest.mark.parametrize("X, error, match", [
+    (["a red ball", 3.0, "a blue sky"], TypeError, "X mixes texts with other values: item 1 is float"),
+    (["a red ball", "  ", "a blue sky"], ValueError, "whitespace-only text"),
+    (["a red ball", ""], ValueError, "empty or whitespace-only"),
+    (np.array([["a", "b"], ["c", "d"]]), ValueError, "texts must be a 1-D sequence"),
+    (["one text"], ValueError, "n_samples=1 should be >= n_clusters=2"),
+])
+def test_bad_texts_get_clear_errors(tiny_model, X, error, match):
+    for estimator in (InContextClustering(2, model=tiny_model), AttentionSpectralClustering(2, model=tiny_model)):
+        with pytest.raises(error, match=match):
+            estimator.fit(X)
+
+
+def test_a_condition_the_template_has_no_place_for_is_an_error(tiny_model):
+    plain = PromptTemplate(system=None, instruction="Group these {k} ways: {points} Labels:")
+    with pytest.raises(ValueError, match="no {condition} field"):
+        InContextClustering(2, model=tiny_model, prompt=plain, condition="colour").fit(WORDS)
+    check_labels(InContextClustering(2, model=tiny_model, prompt=plain).fit(WORDS).labels_, 6, 2)
+
+
+def test_strings_are_texts_without_an_image_encoder(tiny_model):
+    # File names are texts unless image_encoder is given; Path objects mean images.
+    icc = InContextClustering(2, model=tiny_model).fit(["cat.jpg", "dog.png", "car.gif"])
+    check_labels(icc.labels_, 3, 2)
