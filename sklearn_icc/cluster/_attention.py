@@ -216,6 +216,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     image_encoder : ImageEncoder, default=None
         Cluster images, as for :class:`InContextClustering`: each image's span of
         projected embeddings is a point span (see :ref:`images_guide`).
+    max_text_tokens : int or None, default=128
+        When ``X`` is texts, each is cut to this many tokens (see
+        :class:`InContextClustering` and :ref:`texts_guide`); each text's token span is
+        a point span.
     verbose : int, default=0
         Accepted for symmetry with :class:`InContextClustering`; a fit is one pass.
 
@@ -232,7 +236,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     n_features_in_ : int
         Number of features seen during fit (numeric data only).
     X_fit_ : ndarray of shape (n_samples, n_features)
-        The fitted points, the anchors of ``predict``.
+        The fitted points, the anchors of ``predict`` (texts: a 1-D object array).
     device_ : str
         The device the model ran on.
     dtype_ : str
@@ -294,7 +298,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
             The points.
         y : Ignored
             Not used, present for API consistency.
@@ -338,7 +342,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -376,7 +380,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -393,7 +397,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
         y : Ignored
 
         Returns

@@ -152,7 +152,11 @@ class InContextClustering(_BaseLLMClustering):
         Cluster images: ``X`` is then a list of PIL images, arrays ``(H, W[, C])`` or
         file paths, and each image becomes a span of projected embeddings between
         ``<image>`` markers in the prompt (needs the ``[vision]`` extra; see
-        :ref:`images_guide`). ``None``: ``X`` is numeric.
+        :ref:`images_guide`). ``None``: ``X`` is numeric, or texts.
+    max_text_tokens : int or None, default=128
+        When ``X`` is texts (a 1-D list, array or Series of strings; see
+        :ref:`texts_guide`), each is cut to this many tokens, with a warning naming how
+        many were cut; ``None`` keeps them whole.
     verbose : int, default=0
         Above 0, progress bars over orderings and chunks of a long fit, and over the
         prompts of ``predict``.
@@ -174,7 +178,8 @@ class InContextClustering(_BaseLLMClustering):
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them (or, when they fill the context,
         representatives of each cluster) as labelled anchors before the new points.
-        For images, the list of fitted images (RGB PIL images).
+        For images, the list of fitted images (RGB PIL images); for texts, a 1-D
+        object array of the fitted texts.
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
@@ -232,7 +237,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
             Numeric data without NaN or inf (sparse input is rejected), or images when
             ``image_encoder`` is set.
         y : Ignored
@@ -347,7 +352,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -362,7 +367,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -381,7 +386,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
         y : Ignored
 
         Returns

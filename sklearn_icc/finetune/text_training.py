@@ -198,9 +198,9 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
     Returns
     -------
     estimator : InContextClustering or AttentionSpectralClustering
-        Unfitted, with ``adapter=out``, the training prompt, and ``condition`` set to
-        the trained condition when the episodes had exactly one (set it yourself when
-        they had several).
+        Unfitted, with ``adapter=out``, the training prompt and ``max_text_tokens``, and
+        ``condition`` set to the trained condition when the episodes had exactly one
+        (set it yourself when they had several).
 
     Examples
     --------
@@ -216,6 +216,8 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
     ... )
     >>> icc.condition
     'colour'
+    >>> icc.set_params(n_clusters=2).fit(["a red rose", "a blue moon", "red paint"]).labels_.shape
+    (3,)
     """
     lora = lora if lora is not None else LoraSettings()
     training = training if training is not None else TrainingSettings()
@@ -265,7 +267,8 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
 
     kind = InContextClustering if estimator == "icc" else AttentionSpectralClustering
     condition = texts.conditions[0] if len(texts.conditions) == 1 else None
-    return kind(model=model, adapter=str(out), prompt=training.prompt, condition=condition, device=training.device)
+    return kind(model=model, adapter=str(out), prompt=training.prompt, condition=condition, device=training.device,
+                max_text_tokens=max_text_tokens)
 
 
 def write_text_adapter_card(out, *, base, episodes, lora, training, curve, losses, steps, seconds, tokens, device,

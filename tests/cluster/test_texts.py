@@ -156,3 +156,16 @@ def test_strings_are_texts_without_an_image_encoder(tiny_model):
     # File names are texts unless image_encoder is given; Path objects mean images.
     icc = InContextClustering(2, model=tiny_model).fit(["cat.jpg", "dog.png", "car.gif"])
     check_labels(icc.labels_, 3, 2)
+
+
+@pytest.mark.default_model
+def test_default_model_clusters_texts_by_a_condition():
+    from sklearn_icc.data import load_topic_sentiment_texts
+
+    texts, topic, _ = load_topic_sentiment_texts()
+    X = texts[::8]  # 16 texts, 4 per topic
+    icc = InContextClustering(4, condition="topic").fit(X)
+    check_labels(icc.labels_, 16, 4)
+    check_labels(icc.predict(texts[1::32]), 4, 4)
+    asc = AttentionSpectralClustering(4, random_state=0).fit(X)
+    check_labels(asc.labels_, 16, 4)

@@ -108,6 +108,14 @@ def test_saved_adapter_reloads_and_labels_texts(trained, tiny_model):
     assert not np.allclose(result.probabilities, plain.probabilities)  # training changed the model
 
 
+def test_returned_estimator_fits_and_predicts_texts(trained):
+    _, icc = trained
+    icc.set_params(n_clusters=4).fit(list(TEXTS[1::16]))  # 8 held-out texts, two per topic
+    assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (8,) and icc.labels_.max() < 4
+    assert "based on topic" in icc._fit_details["prompts"][0].text
+    assert icc.predict(list(TEXTS[3::32])).shape == (4,)
+
+
 def test_wrong_types_are_refused(tiny_model, tmp_path):
     with pytest.raises(TypeError, match="texts must be TextEpisodes"):
         finetune_texts(tiny_model, tmp_path / "x", texts=TABLE)
