@@ -14,6 +14,7 @@ from ..runtime.capture import capture_points, n_decoder_layers
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_score, score_layers, spectral_labels
 from ._base import _BaseLLMClustering
+from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 
 AFFINITIES = ("attention", "hidden")
@@ -36,9 +37,10 @@ def point_affinities(points, n_clusters, loaded, spec, layers, *, affinity="hidd
 
 
 @validate_params({"layers": [StrOptions({"all"}), list, tuple]}, prefer_skip_nested_validation=False)
+@fill_doc
 def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="all", affinity="hidden", heads=None,
                      condition=None, prompt="paper", point_format="paper", device="auto", dtype="auto",
-                     image_encoder=None):
+                     image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
     """Point affinity matrices at several layers, from one forward pass.
 
     The parameters are validated as :class:`AttentionSpectralClustering` validates
@@ -46,33 +48,21 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features), or list of images
-        The points.
-    n_clusters : int, default=3
-        Named in the prompt.
-    model : str or path, default="default"
-        The LLM (see :class:`InContextClustering`).
-    adapter : str, path or None, default=None
-        A LoRA adapter directory, or ``"default"``.
+    %(X)s
+    %(n_clusters)s
+    %(model)s
+    %(adapter)s
     layers : "all" or list of int, default="all"
         Decoder layers, 0-based; negative values count from the end.
-    affinity : {"attention", "hidden"}, default="hidden"
-        The cosine similarity of mean hidden states (:func:`affinity_from_hidden`), or
-        the paper's attention block means (:func:`affinity_from_attention`).
-    heads : list of int or None, default=None
-        Attention heads to average (``affinity="attention"`` only; ``None``: all).
-    condition : str or None, default=None
-        What to cluster by, written into the instruction.
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template.
-    point_format : {"paper", "compact"}, default="paper"
-        How numeric points are written.
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
-    image_encoder : ImageEncoder or None, default=None
-        When given, ``X`` is a list of images.
+    %(affinity)s
+    %(heads)s
+    %(condition)s
+    %(prompt)s
+    %(point_format)s
+    %(device)s
+    %(dtype)s
+    %(image_encoder)s
+    %(max_text_tokens)s
 
     Returns
     -------
@@ -91,18 +81,22 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
     estimator = AttentionSpectralClustering(
         n_clusters, model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
         point_format=point_format, device=device, dtype=dtype, image_encoder=image_encoder,
+        max_text_tokens=max_text_tokens,
     )
     estimator._validate_params()
     points = estimator._validate_points(X)
     estimator._check_layer_and_heads()
     loaded, spec = estimator._resolve_runtime()
+    estimator._check_texts(points, loaded, spec)
     wanted = list(range(n_decoder_layers(loaded))) if isinstance(layers, str) else list(layers)
     return point_affinities(points, n_clusters, loaded, spec, wanted, affinity=affinity, heads=heads)
 
 
+@fill_doc
 def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER,
                                   affinity="hidden", heads=None, condition=None, prompt="paper", point_format="paper",
-                                  random_state=None, device="auto", dtype="auto", image_encoder=None):
+                                  random_state=None, device="auto", dtype="auto", image_encoder=None,
+                                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
     This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
@@ -110,36 +104,8 @@ def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=N
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features), or list of images
-        The points.
-    n_clusters : int, default=3
-        The number of clusters.
-    model : str or path, default="default"
-        The LLM (see :class:`InContextClustering`).
-    adapter : str, path or None, default=None
-        A LoRA adapter directory, or ``"default"``.
-    layer : int or "auto", default=9
-        The decoder layer (0-based, negative from the end). ``"auto"`` scores every
-        layer without labels (the eigengap at ``n_clusters`` of the normalised
-        Laplacian) and takes the best.
-    affinity : {"attention", "hidden"}, default="hidden"
-        Hidden-state cosine similarity, or the paper's attention block means.
-    heads : list of int or None, default=None
-        Attention heads to average (``affinity="attention"`` only; ``None``: all).
-    condition : str or None, default=None
-        What to cluster by, written into the instruction.
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template.
-    point_format : {"paper", "compact"}, default="paper"
-        How numeric points are written.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the k-means step of spectral clustering.
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
-    image_encoder : ImageEncoder or None, default=None
-        When given, ``X`` is a list of images.
+    %(X)s
+    %(asc_parameters)s
 
     Returns
     -------
@@ -164,11 +130,12 @@ def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=N
     estimator = AttentionSpectralClustering(
         n_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity, heads=heads, condition=condition,
         prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-        image_encoder=image_encoder,
+        image_encoder=image_encoder, max_text_tokens=max_text_tokens,
     ).fit(X)
     return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
 
 
+@fill_doc
 class AttentionSpectralClustering(_BaseLLMClustering):
     """Spectral clustering on what one LLM layer computes about the points.
 
@@ -182,44 +149,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=3
-        The number of clusters.
-    model : str or path, default="default"
-        As for :class:`InContextClustering`.
-    adapter : str, path or None, default=None
-        As for :class:`InContextClustering`.
-    layer : int or "auto", default=9
-        0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
-        the largest eigengap at ``n_clusters`` (no labels needed); see ``layer_``.
-        The default, layer 9 of 30, was the best fixed layer of the default model
-        (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
-        search ``layer`` with ``GridSearchCV`` or use ``"auto"``.
-    heads : list of int or None, default=None
-        Attention heads to average (``affinity="attention"`` only); ``None`` averages all.
-    affinity : {"attention", "hidden"}, default="hidden"
-        ``"hidden"``: centred cosine similarity of the points' mean hidden states
-        (:func:`affinity_from_hidden`). ``"attention"``: the paper's attention block
-        means (:func:`affinity_from_attention`). On the default model ``"hidden"``
-        scored far higher (see the benchmarks page).
-    condition : str, default=None
-        What to cluster by, added to the instruction.
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template.
-    point_format : {"paper", "compact"}, default="paper"
-        How numeric points are written.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the k-means step of spectral clustering.
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
-    image_encoder : ImageEncoder, default=None
-        Cluster images, as for :class:`InContextClustering`: each image's span of
-        projected embeddings is a point span (see :ref:`images_guide`).
-    max_text_tokens : int or None, default=128
-        When ``X`` is texts, each is cut to this many tokens (see
-        :class:`InContextClustering` and :ref:`texts_guide`); each text's token span is
-        a point span.
+    %(asc_parameters)s
     verbose : int, default=0
         Accepted for symmetry with :class:`InContextClustering`; a fit is one pass.
 

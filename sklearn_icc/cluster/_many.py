@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..runtime import LoadedModel
 from ..runtime.spec import ModelSpec, PromptSpec
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
+from ._docstrings import fill_doc
 from ._episodes import SEED_BOUND, cluster_episodes
 
 _SHARED = {**_BaseLLMClustering._parameter_constraints, **DECODING_CONSTRAINTS}
@@ -32,6 +33,7 @@ _SHARED = {**_BaseLLMClustering._parameter_constraints, **DECODING_CONSTRAINTS}
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc
 def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
                                point_format="paper", temperature=0.0, n_orderings=1, chunk_size=None, batch_size=8,
                                n_jobs=None, random_state=None, device="auto", dtype="auto", device_map=None,
@@ -58,18 +60,12 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
         As for :func:`in_context_clustering`; also a model already loaded by
         :func:`~sklearn_icc.runtime.load_model` (for example sharded with
         ``device_map="auto"``).
-    adapter : str, path or None, default=None
-        A LoRA adapter directory, or ``"default"``.
-    condition : str or None, default=None
-        What to cluster by, written into the instruction.
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-        The prompt template.
-    point_format : {"paper", "compact"}, default="paper"
-        How the points are written.
-    temperature : float, default=0.0
-        ``0`` decodes greedily; above 0 labels are sampled.
-    n_orderings : int, default=1
-        Orderings of each episode's rows, combined by consensus.
+    %(adapter)s
+    %(condition)s
+    %(prompt)s
+    %(point_format)s
+    %(temperature)s
+    %(n_orderings)s
     chunk_size : int or None, default=None
         At most this many points per prompt (such episodes are clustered alone).
     batch_size : int, default=8
@@ -81,18 +77,15 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
         a Dask or Ray cluster inside ``joblib.parallel_config(backend="dask")``.
     random_state : int, RandomState instance or None, default=None
         Draws one seed per episode (see Notes).
-    device : str, default="auto"
-        ``"auto"`` picks CUDA, then MPS, then the CPU.
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-        ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.
+    %(device)s
+    %(dtype)s
     device_map : str or dict, default=None
         As for :func:`~sklearn_icc.runtime.load_model`: ``"auto"`` shards a model over
         the GPUs.
     prefill : {"auto", "padded", "apart"}, default="auto"
         How a batch's prompts are first read; see
         :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`.
-    verbose : int, default=0
-        Above 0, progress bars over the orderings and chunks of episodes clustered alone.
+    %(verbose)s
 
     Returns
     -------
