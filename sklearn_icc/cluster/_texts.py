@@ -1,7 +1,7 @@
 """Texts as the points of an episode: recognising and validating them (no torch here).
 
 Strings are texts unless an ``image_encoder`` is given, in which case they are image
-paths; the estimators decide which by that parameter alone, never by the strings.
+paths: a file name is never taken for an image because of how it looks.
 """
 
 from __future__ import annotations
