@@ -169,3 +169,10 @@ def test_default_model_clusters_texts_by_a_condition():
     check_labels(icc.predict(texts[1::32]), 4, 4)
     asc = AttentionSpectralClustering(4, random_state=0).fit(X)
     check_labels(asc.labels_, 16, 4)
+
+
+def test_path_objects_or_pixel_arrays_beside_strings_still_mean_images(tiny_model, tmp_path):
+    with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
+        InContextClustering(1, model=tiny_model).fit([tmp_path / "a.png", "b.jpg"])
+    with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
+        AttentionSpectralClustering(1, model=tiny_model).fit(["a cat", np.zeros((4, 4))])
