@@ -266,11 +266,14 @@ CHILD = textwrap.dedent(
         time.sleep(pause)
 
     model_cache._convert_gguf = slow
+    started = time.time()
     loaded = load_model(gguf, device="cpu")
+    finished = time.time()
     X = np.random.default_rng(0).normal(size=(8, 2))
     labels = constrained_decode(loaded, build_prompt(X, 3, loaded.tokenizer), 3).labels
     folder = str(model_cache.converted_gguf_dir(gguf))
-    print(json.dumps({"converted": len(converted), "labels": labels.tolist(), "folder": folder}))
+    print(json.dumps({"converted": len(converted), "labels": labels.tolist(), "folder": folder,
+                      "started": started, "finished": finished}))
     """
 )
 
@@ -291,7 +294,9 @@ def test_two_processes_on_an_empty_cache_convert_once(tiny_gguf, cache, tmp_path
         out, err = child.communicate(timeout=240)
         assert child.returncode == 0, err
         outputs.append(json.loads(out.strip().splitlines()[-1]))
-    assert sorted(o["converted"] for o in outputs) == [0, 1]
+    converter, waiter = sorted(outputs, key=lambda o: -o["converted"])
+    assert (converter["converted"], waiter["converted"]) == (1, 0)
+    assert waiter["started"] < converter["finished"]  # it asked while the other was converting
     assert outputs[0]["labels"] == outputs[1]["labels"]
     assert outputs[0]["folder"] == outputs[1]["folder"]
     assert check_cache(outputs[0]["folder"]) is None
