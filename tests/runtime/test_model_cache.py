@@ -237,11 +237,12 @@ def test_a_failed_conversion_leaves_nothing_and_the_next_load_converts(tiny_gguf
         (out_dir / "model.safetensors").write_bytes(b"partial")
         raise ValueError("disk full")
 
+    real = model_cache._convert_gguf
     monkeypatch.setattr(model_cache, "_convert_gguf", broken)
     with pytest.raises(ValueError, match="disk full"):
         converted_gguf_dir(tiny_gguf)
     assert [p.name for p in (cache / "models").iterdir() if p.is_dir()] == []
-    monkeypatch.undo()
+    monkeypatch.setattr(model_cache, "_convert_gguf", real)
     assert check_cache(converted_gguf_dir(tiny_gguf)) is None
 
 
