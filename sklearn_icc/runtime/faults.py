@@ -45,6 +45,17 @@ def check_finite(values, what, model):
     )
 
 
+def finite_logits_processor(model):
+    """A logits processor for ``generate`` that runs :func:`check_finite` on every step's logits."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class FiniteLogits(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            return check_finite(scores, "next-token logits", model)
+
+    return LogitsProcessorList([FiniteLogits()])
+
+
 @contextmanager
 def out_of_memory_advice(model):
     """Turn a device out-of-memory error inside the block into :class:`DeviceOutOfMemoryError`."""

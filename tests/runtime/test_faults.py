@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sklearn_icc import AttentionSpectralClustering, InContextClustering
-from sklearn_icc.runtime import build_prompt, constrained_decode, load_model
+from sklearn_icc.runtime import build_prompt, constrained_decode, free_decode, load_model
 from sklearn_icc.runtime.batching import batched_constrained_decode
 from sklearn_icc.runtime.capture import capture_points
 from sklearn_icc.runtime.faults import (
@@ -45,6 +45,8 @@ def test_nan_weights_stop_constrained_decoding(nan_loaded, nan_model_dir):
     assert nan_model_dir in str(info.value)  # names where the model came from
     with pytest.raises(NonFiniteOutputError, match="non-finite label logits"):
         batched_constrained_decode(nan_loaded, [prompt, prompt], 2)
+    with pytest.raises(NonFiniteOutputError, match="non-finite next-token logits"):
+        free_decode(nan_loaded, prompt, 2)
 
 
 @pytest.mark.parametrize("attention, hidden, what", [(True, False, "attention weights"), (False, True, "hidden states")])
@@ -58,6 +60,7 @@ def test_nan_weights_stop_capture(nan_loaded, attention, hidden, what):
     "estimator",
     [
         lambda model: InContextClustering(model=model, n_clusters=2, device="cpu"),
+        lambda model: InContextClustering(model=model, n_clusters=2, device="cpu", decoding="free"),
         lambda model: AttentionSpectralClustering(model=model, n_clusters=2, device="cpu", layer=1, affinity="hidden"),
         lambda model: AttentionSpectralClustering(model=model, n_clusters=2, device="cpu", layer=1, affinity="attention"),
     ],
@@ -97,6 +100,8 @@ def test_out_of_memory_in_decoding_and_capture_gives_advice(out_of_memory):
         batched_constrained_decode(out_of_memory, [prompt, prompt], 2)
     with pytest.raises(DeviceOutOfMemoryError, match=ADVICE):
         capture_points(out_of_memory, prompt, [0])
+    with pytest.raises(DeviceOutOfMemoryError, match=ADVICE):
+        free_decode(out_of_memory, prompt, 2)
 
 
 def test_out_of_memory_in_a_fit_gives_advice(out_of_memory, tiny_model):
