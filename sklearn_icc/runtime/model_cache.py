@@ -207,6 +207,8 @@ def _sweep_if_free(models):
             _sweep_leftovers(models)
     except Timeout:
         pass  # a conversion is running: its own folder is not a leftover
+    except OSError:
+        pass  # a cache this user may read but not write: the verified model still loads
 
 
 def _convert_gguf(gguf_path, out_dir):

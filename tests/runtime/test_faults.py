@@ -78,14 +78,18 @@ def test_finite_values_pass_and_inf_is_caught(tiny_loaded):
 
 
 @pytest.fixture
-def out_of_memory(tiny_loaded, monkeypatch):
-    """Every forward pass of the tiny model's body raises a CUDA out-of-memory error."""
+def out_of_memory(tiny_model, monkeypatch):
+    """Every forward pass of the tiny model's body raises a CUDA out-of-memory error.
+
+    The patched copy is the one the process cache holds now, which the estimators get.
+    """
+    loaded = load_model(tiny_model, device="cpu")
 
     def forward(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(tiny_loaded.model.model, "forward", forward)
-    return tiny_loaded
+    monkeypatch.setattr(loaded.model.model, "forward", forward)
+    return loaded
 
 
 ADVICE = r"ran out of memory.*Tried to allocate 2.00 GiB.*chunk_size.*batch_size.*bfloat16"

@@ -320,3 +320,16 @@ def test_a_conversion_killed_with_sigkill_is_rebuilt_by_the_next_load(tiny_gguf,
     labels_of(tiny_gguf)
     assert len(conversions) == 1
     assert [p.name for p in models.iterdir() if p.is_dir()] == [only_folder(cache).name]
+
+
+def test_a_read_only_cache_still_loads_a_verified_model(tiny_gguf, cache, monkeypatch):
+    import filelock
+
+    folder = converted_gguf_dir(tiny_gguf)
+    (cache / "models" / ".converting-gguf-leftover").mkdir()
+
+    def refused(*args, **kwargs):  # another user's shared cache: no lock file can be made
+        raise PermissionError(13, "Permission denied", str(cache / "models" / model_cache.LOCK_FILE))
+
+    monkeypatch.setattr(filelock, "FileLock", refused)
+    assert converted_gguf_dir(tiny_gguf) == folder
