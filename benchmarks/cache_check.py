@@ -6,8 +6,9 @@ Times, for the default model (converted first if needed), the two checks every l
 runs: hashing the GGUF file for its cache key (xxh3-128 of 98 MB), and checking the
 cache folder against its manifest (sizes, then xxh3-128 of every file: 542 MB), each
 with the files in the page cache (a warm read first), then a whole ``load_model``.
-Measured on 2 shared CPU cores (Dec 2026): key 0.03 s, check 0.12-0.15 s (median
-of 5), about 0.17 s in all, against a load of about 1.5-3 s.
+Measured on 2 CPU cores shared with other jobs (load average 5; Dec 2026; ``python
+benchmarks/cache_check.py --repeats 7``), medians: key 0.025-0.047 s, manifest check
+0.145-0.201 s, so 0.17-0.25 s in all, of a whole ``load_model`` of 1.0-1.3 s.
 """
 
 from __future__ import annotations

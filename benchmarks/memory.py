@@ -9,9 +9,21 @@ RSS (``resource.getrusage``: ``ru_maxrss``), with the RSS after the imports and 
 the load for scale. Goal: at most 2 GB.
 
 Measured (2 shared CPU cores, torch 2.13 CPU, Dec 2026; ``python benchmarks/memory.py
---n 50``), peak RSS: InContextClustering 1.08 GiB, AttentionSpectralClustering
-(hidden) 0.93 GiB, (attention) 0.94 GiB; 0.93 GiB after the load alone (the float32
-weights are 0.50 GiB of it), 0.17 GiB after the imports.
+--n 50`` and ``--n 200``), peak RSS in GiB:
+
+========================================  ======  =======
+case                                      n=50    n=200
+========================================  ======  =======
+InContextClustering                       1.08    1.57
+AttentionSpectralClustering (hidden)      0.93    0.93
+AttentionSpectralClustering (attention)   0.94    1.83
+========================================  ======  =======
+
+0.93 GiB is the loaded model (the float32 weights are 0.50 GiB of it), 0.17 GiB the
+imports. The prompt's forward pass adds the rest: with ``affinity="attention"`` the
+eager attention of one layer, heads x tokens x tokens floats (200 points are about
+3,700 tokens), so at n=200 it is near the 2 GB goal (1.83 GiB = 1.97 GB) and above it
+for more points.
 """
 
 from __future__ import annotations
