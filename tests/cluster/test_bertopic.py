@@ -1,9 +1,9 @@
 """Both estimators as BERTopic's ``hdbscan_model``, with the real bertopic package and precomputed embeddings.
 
 BERTopic's contract for a clusterer: ``fit(X)``, ``labels_`` and, for ``transform``,
-``predict(X)``; it reads ``probabilities_`` if present. ``make test-bertopic`` installs
-the ``[bertopic]`` extra and sets SKLEARN_ICC_REQUIRE_BERTOPIC=1, so that job cannot pass
-by skipping these tests.
+``predict(X)``; it reads ``probabilities_`` if present. ``make test`` has bertopic (the
+``[docs]`` extra brings it for the gallery) and sets SKLEARN_ICC_REQUIRE_BERTOPIC=1, so CI
+cannot pass by skipping these tests.
 """
 
 import os
@@ -16,7 +16,7 @@ from sklearn_icc import AttentionSpectralClustering, InContextClustering
 if os.environ.get("SKLEARN_ICC_REQUIRE_BERTOPIC"):
     import bertopic  # noqa: F401  (a missing package fails the job)
 else:
-    pytest.importorskip("bertopic", reason="the [bertopic] extra is not installed; `make test-bertopic` runs these")
+    pytest.importorskip("bertopic", reason="bertopic is not installed (the [bertopic] or [docs] extra); `make test` runs these")
 
 TOPICS = {
     "pets": "cat dog puppy kitten leash vet fur",
