@@ -11,6 +11,7 @@ import sys
 
 # The package is installed editable by `make setup`; the path makes a plain checkout work too.
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath("sphinxext"))
 
 import sklearn_icc  # noqa: E402  (importing it loads no model)
 
@@ -54,7 +55,7 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "show_memory": False,
     "remove_config_comments": True,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.ExampleOrder",
 }
 
 # scikit-learn's theme. Everything it would fetch (fonts, icons) is bundled with it.
@@ -62,6 +63,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn-icc {release}"
 html_theme_options = {
     "navbar_align": "left",
+    "header_links_before_dropdown": 6,
     "show_toc_level": 2,
     "navigation_with_keys": False,
     "secondary_sidebar_items": ["page-toc"],

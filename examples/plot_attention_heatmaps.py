@@ -15,10 +15,13 @@ from sklearn_icc.cluster import layer_affinities
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.plotting import plot_attention
 
-X, y = make_mixture(n_samples=30, n_clusters=2, n_features=2, df=5.0, random_state=3)
+X, y = make_mixture(n_samples=30, n_clusters=2, n_features=2, df=5.0,
+                    random_state=3)
 for affinity in ("attention", "hidden"):
-    affinities = layer_affinities(X, 2, affinity=affinity, point_format="compact")
-    fig = plot_attention(affinities, order_by=y, layers=[2, 10, 18, 26], y_true=y)
+    affinities = layer_affinities(X, 2, affinity=affinity,
+                                  point_format="compact")
+    fig = plot_attention(affinities, order_by=y, layers=[2, 10, 18, 26],
+                         y_true=y)
     fig.suptitle(f"{affinity} affinity (points sorted by class)", fontsize=10)
     fig.tight_layout()
 plt.show()

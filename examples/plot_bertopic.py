@@ -33,19 +33,25 @@ for topic, words in enumerate(vocabularies.values()):
         truth.append(topic)
 order = rng.permutation(len(docs))
 docs, truth = [docs[i] for i in order], np.asarray(truth)[order]
-new_docs = ["vet puppy fur leash", "shares dividend trader", "referee goal league match"]
+new_docs = ["vet puppy fur leash", "shares dividend trader",
+            "referee goal league match"]
 
-encoder = TfidfVectorizer().fit(docs + new_docs)
-svd = TruncatedSVD(n_components=8, random_state=0).fit(encoder.transform(docs))
-embeddings, new_embeddings = svd.transform(encoder.transform(docs)), svd.transform(encoder.transform(new_docs))
+# Precomputed embeddings: any (n_documents, n_dims) array.
+tfidf = TfidfVectorizer().fit(docs + new_docs)
+svd = TruncatedSVD(n_components=8, random_state=0).fit(tfidf.transform(docs))
+embeddings = svd.transform(tfidf.transform(docs))
+new_embeddings = svd.transform(tfidf.transform(new_docs))
 
 topic_model = BERTopic(
     umap_model=PCA(n_components=2, random_state=0),
-    hdbscan_model=InContextClustering(n_clusters=3, point_format="compact", random_state=0),
+    hdbscan_model=InContextClustering(n_clusters=3, point_format="compact",
+                                      random_state=0),
 )
 topics, _ = topic_model.fit_transform(docs, embeddings=embeddings)
-print(topic_model.get_topic_info()[["Topic", "Count", "Representation"]].to_string(index=False))
-print(f"ARI of the topics against the vocabularies: {adjusted_rand_score(truth, topics):.2f}")
+info = topic_model.get_topic_info()
+print(info[["Topic", "Count", "Representation"]].to_string(index=False))
+ari = adjusted_rand_score(truth, topics)
+print(f"ARI of the topics against the vocabularies: {ari:.2f}")
 new_topics, _ = topic_model.transform(new_docs, embeddings=new_embeddings)
 for doc, topic in zip(new_docs, new_topics):
     print(f"{doc!r:32} -> topic {topic}")

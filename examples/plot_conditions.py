@@ -17,18 +17,25 @@ from sklearn_icc import InContextClustering
 
 rng = np.random.default_rng(0)
 corners = np.array([[0, 0], [0, 10], [10, 0], [10, 10]])
-X = np.vstack([corner + rng.normal(scale=1.0, size=(6, 2)) for corner in corners])
-by_first, by_second = (X[:, 0] > 5).astype(int), (X[:, 1] > 5).astype(int)
+X = np.vstack([c + rng.normal(scale=1.0, size=(6, 2)) for c in corners])
+by_first = (X[:, 0] > 5).astype(int)
+by_second = (X[:, 1] > 5).astype(int)
 
 conditions = [None, "the first feature", "the second feature"]
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.3), sharex=True, sharey=True)
 for ax, condition in zip(axes, conditions):
-    labels = InContextClustering(n_clusters=2, condition=condition, random_state=0).fit_predict(X)
-    ari_first, ari_second = adjusted_rand_score(by_first, labels), adjusted_rand_score(by_second, labels)
-    print(f"condition={condition!r:22}  ARI vs first-feature split {ari_first:5.2f}, "
-          f"vs second-feature split {ari_second:5.2f}")
+    icc = InContextClustering(n_clusters=2, condition=condition,
+                              random_state=0)
+    labels = icc.fit_predict(X)
+    ari_first = adjusted_rand_score(by_first, labels)
+    ari_second = adjusted_rand_score(by_second, labels)
+    print(f"condition={condition!r:22} ARI vs the first-feature split "
+          f"{ari_first:5.2f}, vs the second {ari_second:5.2f}; "
+          f"labels used: {np.unique(labels).tolist()}")
     ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="coolwarm", s=30)
-    ax.set_title(f"condition={condition!r}\nARI first {ari_first:.2f} / second {ari_second:.2f}", fontsize=9)
+    ax.set_title(f"condition={condition!r}\n"
+                 f"ARI first {ari_first:.2f} / second {ari_second:.2f}",
+                 fontsize=9)
     ax.set_xlabel("first feature")
 axes[0].set_ylabel("second feature")
 fig.tight_layout()

@@ -20,19 +20,25 @@ from sklearn_icc.datasets import make_mixture
 from sklearn_icc.metrics import make_fitted_labels_scorer
 from sklearn_icc.model_selection import episode_splits
 
-episodes = [make_mixture(n_samples=30, n_clusters=3, n_features=2, df=5.0, random_state=seed) for seed in range(3)]
+episodes = [
+    make_mixture(n_samples=30, n_clusters=3, n_features=2, df=5.0,
+                 random_state=seed)
+    for seed in range(3)
+]
 X = np.vstack([X_e for X_e, _ in episodes])
 y = np.concatenate([y_e for _, y_e in episodes])
 
 layers = [1, 3, 6, 9, 12, 15, 18, 21, 24, 29]
 search = GridSearchCV(
-    AttentionSpectralClustering(n_clusters=3, point_format="compact", random_state=0),
+    AttentionSpectralClustering(n_clusters=3, point_format="compact",
+                                random_state=0),
     {"layer": layers},
     scoring=make_fitted_labels_scorer(),
     cv=episode_splits([len(y_e) for _, y_e in episodes]),
     refit=False,
 ).fit(X, y)
-print("best layer:", search.best_params_["layer"], f"(mean ARI {search.best_score_:.2f})")
+best = search.best_params_["layer"]
+print(f"best layer: {best} (mean ARI {search.best_score_:.2f})")
 
 # %%
 mean = search.cv_results_["mean_test_score"]

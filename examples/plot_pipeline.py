@@ -17,15 +17,21 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_icc import InContextClustering, clustering_accuracy
 from sklearn_icc.datasets import make_mixture
 
-X, y = make_mixture(n_samples=30, n_clusters=3, n_features=2, df=5.0, random_state=0)
+X, y = make_mixture(n_samples=30, n_clusters=3, n_features=2, df=5.0,
+                    random_state=0)
 
-kmeans = make_pipeline(StandardScaler(), KMeans(n_clusters=3, n_init=10, random_state=0))
-icc = make_pipeline(StandardScaler(), InContextClustering(n_clusters=3, point_format="compact", random_state=0))
+kmeans = make_pipeline(StandardScaler(),
+                       KMeans(n_clusters=3, n_init=10, random_state=0))
+icc = make_pipeline(StandardScaler(),
+                    InContextClustering(n_clusters=3, point_format="compact",
+                                        random_state=0))
 results = {"true classes": y}
 for name, estimator in (("KMeans", kmeans), ("ICC (zero-shot)", icc)):
     labels = estimator.fit_predict(X)
     results[name] = labels
-    print(f"{name:16} ACC {clustering_accuracy(y, labels):.2f}  ARI {adjusted_rand_score(y, labels):.2f}")
+    acc = clustering_accuracy(y, labels)
+    ari = adjusted_rand_score(y, labels)
+    print(f"{name:16} ACC {acc:.2f}  ARI {ari:.2f}")
 
 # %%
 # The last step keeps what the model said: the probability of each label per point.
