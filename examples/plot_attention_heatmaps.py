@@ -17,11 +17,20 @@ from sklearn_icc.plotting import plot_attention
 
 X, y = make_mixture(n_samples=30, n_clusters=2, n_features=2, df=5.0,
                     random_state=3)
-for affinity in ("attention", "hidden"):
-    affinities = layer_affinities(X, 2, affinity=affinity,
-                                  point_format="compact")
-    fig = plot_attention(affinities, order_by=y, layers=[2, 10, 18, 26],
-                         y_true=y)
-    fig.suptitle(f"{affinity} affinity (points sorted by class)", fontsize=10)
-    fig.tight_layout()
+layers = [2, 10, 18, 26]
+
+# %%
+# The paper's affinity: attention from each point's tokens to the other points'.
+attention = layer_affinities(X, 2, affinity="attention", point_format="compact")
+fig = plot_attention(attention, order_by=y, layers=layers, y_true=y)
+fig.suptitle("attention affinity (points sorted by class)", fontsize=10)
+fig.tight_layout()
+plt.show()
+
+# %%
+# The default of AttentionSpectralClustering: cosine similarity of hidden states.
+hidden = layer_affinities(X, 2, affinity="hidden", point_format="compact")
+fig = plot_attention(hidden, order_by=y, layers=layers, y_true=y)
+fig.suptitle("hidden-state affinity (points sorted by class)", fontsize=10)
+fig.tight_layout()
 plt.show()
