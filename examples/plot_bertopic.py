@@ -6,8 +6,9 @@ BERTopic with an LLM as its clusterer
 ``labels_`` and ``predict`` as its ``hdbscan_model``. Here the document embeddings are
 precomputed (TF-IDF then SVD, so nothing is downloaded; a sentence encoder's vectors go
 in the same way), PCA stands in for UMAP, and
-:class:`~sklearn_icc.InContextClustering` groups the reduced embeddings into topics.
-``transform`` labels new documents through the estimator's ``predict``. Needs
+:class:`~sklearn_icc.InContextClustering` or
+:class:`~sklearn_icc.AttentionSpectralClustering` groups the reduced embeddings into
+topics. ``transform`` labels new documents through the estimator's ``predict``. Needs
 ``pip install bertopic`` (or sklearn-icc's ``[bertopic]`` extra).
 """
 
@@ -18,7 +19,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score
 
-from sklearn_icc import InContextClustering
+from sklearn_icc import AttentionSpectralClustering, InContextClustering
 
 vocabularies = {
     "pets": "cat dog puppy kitten leash vet fur",
@@ -42,25 +43,33 @@ svd = TruncatedSVD(n_components=8, random_state=0).fit(tfidf.transform(docs))
 embeddings = svd.transform(tfidf.transform(docs))
 new_embeddings = svd.transform(tfidf.transform(new_docs))
 
-topic_model = BERTopic(
-    umap_model=PCA(n_components=2, random_state=0),
-    hdbscan_model=InContextClustering(n_clusters=3, point_format="compact",
-                                      random_state=0),
-)
-topics, _ = topic_model.fit_transform(docs, embeddings=embeddings)
-info = topic_model.get_topic_info()
-print(info[["Topic", "Count", "Representation"]].to_string(index=False))
-ari = adjusted_rand_score(truth, topics)
-print(f"ARI of the topics against the vocabularies: {ari:.2f}")
-new_topics, _ = topic_model.transform(new_docs, embeddings=new_embeddings)
-for doc, topic in zip(new_docs, new_topics):
-    print(f"{doc!r:32} -> topic {topic}")
+clusterers = {
+    "InContextClustering": InContextClustering(
+        3, point_format="compact", random_state=0),
+    "AttentionSpectralClustering": AttentionSpectralClustering(
+        3, point_format="compact", random_state=0),
+}
+topics = {}
+for name, clusterer in clusterers.items():
+    topic_model = BERTopic(umap_model=PCA(n_components=2, random_state=0),
+                           hdbscan_model=clusterer)
+    topics[name], _ = topic_model.fit_transform(docs, embeddings=embeddings)
+    ari = adjusted_rand_score(truth, topics[name])
+    print(f"{name}: topics against the vocabularies, ARI {ari:.2f}")
+    info = topic_model.get_topic_info()
+    print(info[["Topic", "Count", "Representation"]].to_string(index=False))
+    new_topics, _ = topic_model.transform(new_docs, embeddings=new_embeddings)
+    for doc, topic in zip(new_docs, new_topics):
+        print(f"  {doc!r:30} -> topic {topic}")
 
 # %%
 reduced = topic_model.umap_model.transform(embeddings)
-fig, ax = plt.subplots(figsize=(5, 3.5))
-scatter = ax.scatter(reduced[:, 0], reduced[:, 1], c=topics, cmap="viridis", s=30)
-ax.legend(*scatter.legend_elements(), title="topic", fontsize=8)
-ax.set_title("documents (PCA of their embeddings) by ICC topic")
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharex=True, sharey=True)
+for ax, (name, labels) in zip(axes, topics.items()):
+    scatter = ax.scatter(reduced[:, 0], reduced[:, 1], c=labels,
+                         cmap="viridis", s=30)
+    ax.legend(*scatter.legend_elements(), title="topic", fontsize=8)
+    ax.set_title(name, fontsize=10)
+fig.suptitle("documents (PCA of their embeddings) by topic", fontsize=10)
 fig.tight_layout()
 plt.show()

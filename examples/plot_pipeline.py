@@ -4,7 +4,7 @@ ICC in a Pipeline, next to KMeans
 
 :class:`~sklearn_icc.InContextClustering` takes the place of
 :class:`~sklearn.cluster.KMeans` after a :class:`~sklearn.preprocessing.StandardScaler`:
-same ``fit_predict``, same ``labels_``. The labels are always one int64 in ``0..k-1``
+the same call (``n_clusters`` first), ``fit_predict`` and ``labels_``. The labels are always one int64 in ``0..k-1``
 per point (constrained decoding), whatever the model would have liked to write.
 """
 
@@ -21,9 +21,9 @@ X, y = make_mixture(n_samples=30, n_clusters=3, n_features=2, df=5.0,
                     random_state=0)
 
 kmeans = make_pipeline(StandardScaler(),
-                       KMeans(n_clusters=3, n_init=10, random_state=0))
+                       KMeans(3, n_init=10, random_state=0))
 icc = make_pipeline(StandardScaler(),
-                    InContextClustering(n_clusters=3, point_format="compact",
+                    InContextClustering(3, point_format="compact",
                                         random_state=0))
 results = {"true classes": y}
 for name, estimator in (("KMeans", kmeans), ("ICC (zero-shot)", icc)):

@@ -54,8 +54,6 @@ def test_fit_transform_then_transform(tiny_model, name):
     from sklearn.decomposition import PCA
 
     clusterer = estimators(tiny_model)[name]
-    if name == "attention" and not hasattr(clusterer, "predict"):
-        pytest.xfail("AttentionSpectralClustering.predict is the lead's part of issue 16, not merged yet")
     docs, embeddings, _ = topic_corpus(8, seed=0)
     new_docs, new_embeddings, _ = topic_corpus(2, seed=1)
     # PCA instead of UMAP: three features per point keep the prompt short, and no numba compile.
