@@ -75,4 +75,4 @@ test-pip:
 		"$(CURDIR)/$(PIP_VENV)/bin/python" "$(CURDIR)/.ci/pip_fit.py"
 
 clean:
-	rm -rf $(VENV) $(VISION_VENV) $(PIP_VENV) docs/_build
+	rm -rf $(VENV) $(VISION_VENV) $(PIP_VENV) docs/_build docs/auto_examples docs/generated

@@ -34,7 +34,7 @@ y = np.concatenate([y_e for _, y_e in episodes])
 cv = episode_splits([len(y_e) for _, y_e in episodes])
 
 asc = AttentionSpectralClustering(3, point_format="compact", random_state=0)
-layers = [1, 3, 6, 9, 12, 15, 18, 21, 24, 29]
+layers = [1, 3, 6, 9, 15, 22, 29]
 label_free = GridSearchCV(asc, {"layer": layers}, cv=cv, refit=False).fit(X)
 with_labels = GridSearchCV(asc, {"layer": layers}, cv=cv, refit=False,
                            scoring=make_fitted_labels_scorer()).fit(X, y)
