@@ -6,7 +6,8 @@ Telling the model what to cluster by
 2 x 2 grid of groups, so there are two honest answers with ``k=2``: split by the first
 feature, or by the second. Each panel shows the labels under one condition, with the ARI
 against each split. A model that follows the condition scores high on "its" split;
-the small default model, zero-shot, mostly does not.
+the small default model, zero-shot, does not: on this run it puts every point in one
+cluster under each condition (ARI 0 against both splits).
 """
 
 import matplotlib.pyplot as plt
