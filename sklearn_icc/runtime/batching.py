@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from .decoding import DecodeResult, LabelAnswer, _LabelScorer, answer_tokens
+from .faults import out_of_memory_advice
 from .prompts import check_context_window
 
 
@@ -193,7 +194,7 @@ def _decode_batch(loaded, answers, n_labels, padded_prefill):
     scorer = _BatchLabelScorer(loaded, loaded.label_token_ids[:n_labels], len(live))
     passes = np.zeros(len(answers), dtype=np.int64)
     prefill = None
-    with torch.inference_mode():
+    with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()
         while live:
             fed = [answers[i].next_tokens() for i in live]

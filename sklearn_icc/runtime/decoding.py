@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedded_prompts import model_inputs
+from .faults import check_finite, out_of_memory_advice
 from .prompts import AnswerFormat, check_context_window
 
 
@@ -135,7 +136,7 @@ class _LabelScorer:
             logits = out.logits[rows, positions][:, self.index.to(out.logits.device)]
         self.cache = out.cache
         self.n_passes += 1
-        return logits.float().cpu().numpy()
+        return check_finite(logits.float(), "label logits", self.model).cpu().numpy()
 
     def keep(self, length):
         """Drop cached tokens beyond ``length`` (rejected guesses)."""
@@ -216,7 +217,7 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     )
     scorer = _LabelScorer(loaded, layout.labels, prompt)
     prefill = None
-    with torch.inference_mode():
+    with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()
         while not answer.finished:
             ids, positions = answer.next_tokens()

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,14 @@ def test_context_window_error_names_n_tokens_and_limit():
     with pytest.raises(ValueError, match=r"n=50 points needs 1100 tokens.*window of 1000"):
         check_context_window(50, 1000, 100, 1000)
     check_context_window(50, 900, 100, 1000)
+
+
+@pytest.mark.parametrize("exponent", [-996, 996, 1020])  # about 1e-300, 1e300, 1e307: exact powers of two
+def test_compact_scale_is_warning_free_and_scale_free_at_extreme_magnitudes(exponent):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    X[:, 2] = 1.0  # a constant feature
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings fail the test
+        scaled = compact_scale(np.ldexp(X, exponent))
+    np.testing.assert_array_equal(scaled, compact_scale(X))
+    assert scaled.dtype == np.int64 and np.abs(scaled).max() <= 99
