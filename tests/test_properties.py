@@ -1,9 +1,9 @@
 """Property tests over the estimators' inputs, on the tiny model.
 
 Whatever the data (shapes, dtypes, scales from 1e-8 to 1e8, duplicate rows, constant
-columns) and settings (k, chunking, orderings, temperature), a fit gives valid labels
-(int64, one per point, in 0..k-1, finite probabilities whose rows sum to 1) or a
-clear ``ValueError``/``TypeError``; nothing else.
+columns) and settings (k, chunking, orderings, temperature), a fit and a predict give
+valid labels (int64, one per point, in 0..k-1, finite probabilities whose rows sum to
+1) or a clear ``ValueError``/``TypeError``; nothing else.
 """
 
 import os
@@ -114,6 +114,15 @@ def test_attention_spectral_clustering_gives_valid_labels_or_a_clear_error(tiny_
     assert_valid_labels(fitted.labels_, n, k)
     matrix = fitted.affinity_matrix_
     assert matrix.shape == (n, n) and np.isfinite(matrix).all()
+    new = np.asarray(X, dtype=np.float64)[: min(3, n)] * 1.01
+    try:
+        proba, predicted = fitted.predict_proba(new), fitted.predict(new)
+    except CLEAR_ERRORS as exc:
+        assert str(exc).strip()
+        return
+    assert proba.shape == (len(new), k) and np.isfinite(proba).all() and (proba >= 0).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert_valid_labels(predicted, len(new), k)
 
 
 @FAST
