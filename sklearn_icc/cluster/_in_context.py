@@ -16,6 +16,7 @@ from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
+from ._texts import looks_like_texts
 
 DECODINGS = ("constrained", "free")
 
@@ -240,12 +241,14 @@ class InContextClustering(_BaseLLMClustering):
         [array([0, 0, 0, 0, 0]), array([0, 1, 1, 1, 1, 1, 1, 1])]
         """
         self._validate_params()
-        if self.decoding != "constrained" or self.image_encoder is not None:
-            raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only.")
+        X_list = list(X_list)
+        if self.decoding != "constrained" or self.image_encoder is not None or any(map(looks_like_texts, X_list)):
+            raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only; "
+                             "fit texts or images one episode at a time.")
         params = self.get_params()
         for name in ("decoding", "image_encoder", "max_text_tokens"):
             del params[name]
-        return in_context_clustering_many(list(X_list), batch_size=batch_size, n_jobs=n_jobs, **params)[0]
+        return in_context_clustering_many(X_list, batch_size=batch_size, n_jobs=n_jobs, **params)[0]
 
     def _label_new_points(self, X):
         check_is_fitted(self)

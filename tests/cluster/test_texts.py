@@ -176,3 +176,8 @@ def test_path_objects_or_pixel_arrays_beside_strings_still_mean_images(tiny_mode
         InContextClustering(1, model=tiny_model).fit([tmp_path / "a.png", "b.jpg"])
     with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
         AttentionSpectralClustering(1, model=tiny_model).fit(["a cat", np.zeros((4, 4))])
+
+
+def test_many_episodes_at_once_are_numeric_only(tiny_model):
+    with pytest.raises(ValueError, match="fit texts or images one episode at a time"):
+        InContextClustering(2, model=tiny_model).fit_predict_many([WORDS, WORDS])
