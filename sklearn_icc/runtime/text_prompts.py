@@ -110,8 +110,9 @@ def build_text_prompt(texts, n_clusters, tokenizer, *, template=None, condition=
     >>> from sklearn_icc.runtime.text_prompts import build_text_prompt
     >>> tokenizer = load_model(tiny_model_path, device="cpu").tokenizer
     >>> prompt, n_cut = build_text_prompt(['He said "hi"', "A cake"], 2, tokenizer, condition="topic")
-    >>> print(prompt.text.split("user\\n")[1].split("<|im_end|>")[0])
-    Cluster the following texts into 2 groups based on topic. Only output the group label of each text as a list of integers. Texts: ["He said \\"hi\\"", "A cake"] Labels:
+    >>> print(prompt.text.split("user\\n")[1].split("<|im_end|>")[0])  # doctest: +NORMALIZE_WHITESPACE
+    Cluster the following texts into 2 groups based on topic. Only output the group label
+    of each text as a list of integers. Texts: ["He said \\"hi\\"", "A cake"] Labels:
     >>> [tokenizer.decode(prompt.input_ids[start:end]) for start, end in prompt.point_spans]
     ['["He said \\\\"hi\\\\"", ', '"A cake"]']
     >>> n_cut
