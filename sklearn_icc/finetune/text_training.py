@@ -16,19 +16,16 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
 from ..cluster._texts import validate_texts
 from ..labelled_episodes import LabelledEpisodes
-from ..metrics import clustering_accuracy
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
-from ..runtime.decoding import constrained_decode
 from ..runtime.loading import load_model_uncached
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, cut_texts, resolve_text_template
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import end_of_turn_id, example_from_prompt
-from .heldout import HELD_OUT_SEED_OFFSET
+from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
 from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, last_complete_checkpoint
 
 
@@ -140,29 +137,17 @@ class TextEpisodeDataset:
 
 
 def text_heldout_scores(loaded, episodes, settings, n_episodes, *, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
-    """Mean accuracy and ARI of constrained decoding on ``n_episodes`` episodes of ``episodes``.
-
-    Episodes use the held-out seed stream; the model goes back to training mode
-    afterwards if it was in it.
-    """
-    model = loaded.model
-    was_training = model.training
-    model.eval()
+    """:func:`~sklearn_icc.finetune.heldout.score_held_out` on ``n_episodes`` episodes of
+    ``episodes``, drawn from the held-out seed stream."""
     template = resolve_text_template(settings.prompt)
-    accuracy, ari = [], []
-    try:
-        for index in range(n_episodes):
-            indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
-            k = int(y.max()) + 1
-            prompt, _ = build_text_prompt([episodes.texts[i] for i in indices], k, loaded.tokenizer,
-                                          template=template, condition=condition, max_text_tokens=max_text_tokens)
-            labels = constrained_decode(loaded, prompt, k).labels
-            accuracy.append(clustering_accuracy(y, labels))
-            ari.append(adjusted_rand_score(y, labels))
-    finally:
-        if was_training:
-            model.train()
-    return {"heldout_accuracy": float(np.mean(accuracy)), "heldout_ari": float(np.mean(ari))}
+
+    def episode_prompt(index):
+        indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
+        prompt, _ = build_text_prompt([episodes.texts[i] for i in indices], int(y.max()) + 1, loaded.tokenizer,
+                                      template=template, condition=condition, max_text_tokens=max_text_tokens)
+        return prompt, y
+
+    return score_held_out(loaded, episode_prompt, n_episodes)
 
 
 def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=None, lora=None, training=None,
