@@ -51,7 +51,7 @@ def answer_ids(loaded, labels, n_clusters, eot_id):
     for i, label in enumerate(labels):
         if i:
             ids += list(layout.separator)
-        ids.append(layout.labels[int(label)])
+        ids += list(layout.labels[int(label)])  # a label may take several tokens ("10")
     return ids + list(layout.close) + [eot_id]
 
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .embedded_prompts import model_inputs
-from .prompts import AnswerFormat, check_context_window
+from .label_tokens import AnswerTokens, answer_tokens, branch_nodes, label_log_probabilities, label_trie
+from .prompts import check_context_window
+
+__all__ = ["AnswerTokens", "DecodeResult", "LabelAnswer", "answer_tokens", "canonical_labels", "constrained_decode"]
 
 
 @dataclass
@@ -32,51 +35,6 @@ class DecodeResult:
     n_forward_passes: int
     n_failures: int = 0
     answer_text: str | None = None
-
-
-@dataclass(frozen=True)
-class AnswerTokens:
-    """Token ids of the answer's fixed parts, checked against the tokenizer."""
-
-    open: tuple
-    separator: tuple
-    close: tuple
-    labels: tuple
-
-    def n_answer_tokens(self, n_points):
-        return len(self.open) + n_points + (n_points - 1) * len(self.separator) + len(self.close) + 1
-
-
-def answer_tokens(loaded, n_clusters, answer_format=None):
-    """Return the answer's token layout; raise if the tokenizer would merge its parts."""
-    answer_format = answer_format or AnswerFormat()
-    tokenizer = loaded.tokenizer
-    if n_clusters > loaded.max_clusters:
-        raise ValueError(
-            f"n_clusters={n_clusters} is above the {loaded.max_clusters} cluster labels that "
-            f"the model {loaded.name!r} writes as single tokens."
-        )
-
-    def encode(text):
-        return tuple(tokenizer.encode(text, add_special_tokens=False))
-
-    layout = AnswerTokens(
-        open=encode(answer_format.open),
-        separator=encode(answer_format.separator),
-        close=encode(answer_format.close),
-        labels=loaded.label_token_ids[:n_clusters],
-    )
-    probe = [0, 1, 0] if n_clusters > 1 else [0, 0]
-    expected = list(layout.open)
-    for i, label in enumerate(probe):
-        expected += ([] if i == 0 else list(layout.separator)) + [layout.labels[label]]
-    expected += list(layout.close)
-    if list(encode(answer_format.render(probe))) != expected:
-        raise ValueError(
-            f"The tokenizer of {loaded.name!r} merges the answer's labels with its separators; "
-            "constrained decoding needs labels that are tokens of their own."
-        )
-    return layout
 
 
 class _LabelScorer:
@@ -137,6 +95,25 @@ class _LabelScorer:
         self.n_passes += 1
         return logits.float().cpu().numpy()
 
+    def branches(self, paths):
+        """Label logits after each of ``paths`` (token tuples) fed from the current end.
+
+        The paths are siblings, not a sequence: the cache is repeated once per path of
+        a given length, one pass scores them all, and the cache is restored.
+        """
+        torch = self.torch
+        rows = []
+        for length in sorted({len(path) for path in paths}):
+            group = [path for path in paths if len(path) == length]
+            self.cache.batch_repeat_interleave(len(group))
+            input_ids = torch.as_tensor(group, device=self.device)
+            logits = self.score(input_ids, list(range(len(group))), [length - 1] * len(group), use_cache=True, cache=self.cache)
+            self.cache.crop(-length)
+            self.cache.batch_select_indices(torch.as_tensor([0], device=self.device))
+            rows += list(zip(group, logits))
+        found = dict(rows)
+        return [found[tuple(path)] for path in paths]
+
     def keep(self, length):
         """Drop cached tokens beyond ``length`` (rejected guesses)."""
         if length < self.length:
@@ -180,16 +157,35 @@ def prompt_fits(loaded, prompt, n_clusters):
     return needed <= loaded.context_length
 
 
-def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None):
-    """Choose one label per point among the label tokens, with forced separators.
+def start_answer(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None, layout=None):
+    """The answer state of one episode: :class:`LabelAnswer` for single-token labels, else :class:`TrieLabelAnswer`."""
+    layout = layout or answer_tokens(loaded, n_clusters)
+    n = prompt.n_points
+    check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
+    if layout.single_token:
+        return LabelAnswer(prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed,
+                           forced_labels=forced_labels)
+    return TrieLabelAnswer(prompt, layout, n_clusters, temperature=temperature, seed=seed, forced_labels=forced_labels)
+
+
+def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16, temperature=0.0, seed=0,
+                       forced_labels=None):
+    """Choose one label per point among the allowed labels, with forced separators.
 
     Parameters
     ----------
     loaded : LoadedModel
     prompt : Prompt
-    n_clusters : int
+    n_clusters : int or None
+        The number of clusters. ``None``: the model decides, opening new labels (in
+        canonical order) up to ``max_clusters``; build the prompt with
+        ``n_clusters=None`` too, so that it states no k.
+    max_clusters : int, default=10
+        The most clusters the model may open when ``n_clusters`` is ``None``; ignored
+        otherwise.
     window : int, default=16
         How many labels one greedy forward pass may confirm. ``1`` is plain decoding.
+        Labels of several tokens (k above 10) are decoded one label per step.
     temperature : float, default=0.0
         ``0`` decodes greedily; above 0, labels are sampled (one per pass).
     seed : int, default=0
@@ -203,18 +199,33 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     -------
     DecodeResult
         ``labels`` are int64 in canonical first-appearance order; ``probabilities``
-        is ``(n_points, n_clusters)``: the model's distribution over the labels that
-        were allowed at each point.
+        is ``(n_points, k)``: the model's distribution over the labels that were
+        allowed at each point (a label of several tokens: the product of its tokens'
+        probabilities, each renormalised over the allowed continuations). With
+        ``n_clusters=None``, k is the number of labels used, and the mass a point gave
+        to opening a further, never used label is dropped and its row renormalised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.runtime import build_prompt, constrained_decode, load_model
+    >>> loaded = load_model("default")
+    >>> X = np.random.default_rng(0).normal(size=(12, 2))
+    >>> result = constrained_decode(loaded, build_prompt(X, None, loaded.tokenizer), None, max_clusters=5)
+    >>> result.labels.shape, result.probabilities.shape[1] == result.labels.max() + 1
+    ((12,), True)
     """
     import torch
 
-    layout = answer_tokens(loaded, n_clusters)
-    n = prompt.n_points
-    check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
-    answer = LabelAnswer(
-        prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed, forced_labels=forced_labels
-    )
-    scorer = _LabelScorer(loaded, layout.labels, prompt)
+    unknown_k = n_clusters is None
+    if unknown_k:
+        max_clusters = int(max_clusters)
+        if max_clusters < 2:
+            raise ValueError(f"max_clusters={max_clusters} should be >= 2 when n_clusters is None.")
+        n_clusters = max_clusters
+    answer = start_answer(loaded, prompt, n_clusters, window=window, temperature=temperature, seed=seed,
+                          forced_labels=forced_labels)
+    scorer = _LabelScorer(loaded, answer.layout.score_ids, prompt)
     prefill = None
     with torch.inference_mode():
         start = time.perf_counter()
@@ -224,16 +235,26 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
             logits = scorer(ids, positions)
             if prefill is None:
                 prefill = time.perf_counter() - start
-            scorer.keep(length + answer.update(logits))
+            paths = answer.branch_paths()
+            scorer.keep(length + answer.update(logits, scorer.branches(paths) if paths else ()))
         total = time.perf_counter() - start
     prefill = total if prefill is None else prefill
+    probabilities = answer.probabilities
+    if unknown_k:
+        probabilities = used_label_probabilities(probabilities, answer.labels)
     return DecodeResult(
         labels=answer.labels,
-        probabilities=answer.probabilities,
+        probabilities=probabilities,
         prefill_seconds=prefill,
         decode_seconds=total - prefill,
         n_forward_passes=scorer.n_passes,
     )
+
+
+def used_label_probabilities(probabilities, labels):
+    """Keep the columns of the labels used; renormalise the rows (an unknown k's episode)."""
+    kept = probabilities[:, : int(labels.max()) + 1]
+    return kept / kept.sum(axis=1, keepdims=True)
 
 
 class LabelAnswer:
@@ -266,24 +287,27 @@ class LabelAnswer:
         self.done, self.n_used, self.pick, self.guesses = len(forced), max(forced) + 1, forced[-1], []
         self.prefix = list(prompt.input_ids) + list(layout.open)
         for label in forced[:-1]:
-            self.prefix += [layout.labels[label]] + self.sep
+            self.prefix += list(layout.labels[label]) + self.sep
         self.proposal = []
 
     @property
     def finished(self):
         return self.done >= len(self.labels)
 
+    def branch_paths(self):
+        return []  # single-token labels: the label logits say everything
+
     def next_tokens(self):
         """The tokens of the next pass, and the offsets in them whose label logits it needs."""
         width = min(self.window, len(self.labels) - self.done)
         self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1)
-        feed = self.prefix + [self.layout.labels[self.pick]] + self.sep
+        feed = self.prefix + list(self.layout.labels[self.pick]) + self.sep
         for guess in self.proposal:
-            feed += [self.layout.labels[guess]] + self.sep
+            feed += list(self.layout.labels[guess]) + self.sep
         positions = [len(self.prefix) + self.step * (j + 1) - 1 for j in range(width)]
         return feed, positions
 
-    def update(self, logits):
+    def update(self, logits, branch_logits=()):
         """Take the pass's label logits; return how many of the fed tokens to keep."""
         n_clusters, labels, probabilities = self.n_clusters, self.labels, self.probabilities
         n_prefix, self.prefix = len(self.prefix), []
@@ -312,6 +336,54 @@ class LabelAnswer:
         self.n_used = max(self.n_used, self.pick + 1)
         self.done += 1
         return n_prefix + self.step * (accepted + 1)
+
+
+class TrieLabelAnswer(LabelAnswer):
+    """An answer whose labels may take several tokens: one label per step, over the label trie.
+
+    A step feeds the previous label and its separator; its logits are the trie's root
+    (the label's first token). The other nodes where the model chooses (after ``"1"``:
+    end the label, or go on to ``"10"``...) are scored in one more pass over sibling
+    rows (:meth:`branch_paths`). Greedy decoding picks the allowed label of highest
+    probability; sampling draws from those probabilities to the power ``1/temperature``.
+    """
+
+    def __init__(self, prompt, layout, n_clusters, *, temperature=0.0, seed=0, forced_labels=None):
+        super().__init__(prompt, layout, n_clusters, window=1, temperature=temperature, seed=seed,
+                         forced_labels=forced_labels)
+        self.columns = {token: j for j, token in enumerate(layout.score_ids)}
+        self.trie = None
+
+    def next_tokens(self):
+        feed = self.prefix + list(self.layout.labels[self.pick]) + self.sep
+        separator_end, close_end = self.layout.end_ids
+        self.end_id = separator_end if self.done < len(self.labels) - 1 else close_end
+        self.allowed = min(self.n_clusters, self.n_used + 1)
+        self.trie = label_trie(self.layout.labels[: self.allowed], self.end_id)
+        self.paths = branch_nodes(self.trie)
+        return feed, [len(feed) - 1]
+
+    def branch_paths(self):
+        return self.paths
+
+    def update(self, logits, branch_logits=()):
+        n_fed = len(self.prefix) + len(self.layout.labels[self.pick]) + len(self.sep)
+        self.prefix = []
+        node_logits = {(): logits[0], **dict(zip(self.paths, branch_logits))}
+        log_probs = label_log_probabilities(
+            self.layout.labels[: self.allowed], self.end_id, self.trie, node_logits, self.columns
+        )
+        probabilities = np.exp(log_probs - log_probs.max())
+        probabilities /= probabilities.sum()
+        self.probabilities[self.done, : self.allowed] = probabilities
+        if self.temperature > 0:
+            self.pick = int(self.rng.choice(self.allowed, p=_softmax(log_probs / self.temperature)))
+        else:
+            self.pick = int(np.argmax(log_probs))
+        self.labels[self.done] = self.pick
+        self.n_used = max(self.n_used, self.pick + 1)
+        self.done += 1
+        return n_fed
 
 
 def canonical_labels(labels):

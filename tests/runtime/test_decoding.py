@@ -54,12 +54,13 @@ def test_answer_layout_matches_the_tokenizer(tiny_loaded):
     tok = tiny_loaded.tokenizer
     assert list(layout.open) == tok.encode("[", add_special_tokens=False)
     assert list(layout.separator) == tok.encode(", ", add_special_tokens=False)
-    assert layout.labels == tuple(tok.convert_tokens_to_ids(str(i)) for i in range(3))
+    assert layout.labels == tuple((tok.convert_tokens_to_ids(str(i)),) for i in range(3))
+    assert layout.single_token
 
 
-def test_too_many_clusters_for_the_label_tokens(tiny_loaded):
-    with pytest.raises(ValueError, match="n_clusters=11 is above the 10 cluster labels"):
-        answer_tokens(tiny_loaded, 11)
+def test_too_many_clusters_for_the_labels(tiny_loaded):
+    with pytest.raises(ValueError, match="n_clusters=101 is above the 100 cluster labels"):
+        answer_tokens(tiny_loaded, 101)
 
 
 @pytest.mark.parametrize(
