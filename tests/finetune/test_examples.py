@@ -72,3 +72,11 @@ def test_collate_pads_to_the_longest_example_only():
     assert batch["input_ids"][1].tolist() == [8, 0, 0]
     assert batch["labels"][1].tolist() == [8, IGNORE_INDEX, IGNORE_INDEX]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_answers_with_labels_of_two_tokens(tiny_loaded):
+    y = np.array([3, 12, 0, 5, 1, 2, 4, 6, 7, 8, 9, 10, 11, 3])
+    X13 = np.random.default_rng(0).normal(size=(len(y), 2))
+    example = training_example(tiny_loaded, X13, y, 13, template=PROMPT_TEMPLATES["paper"], point_format="paper")
+    answer = example.input_ids[example.labels != IGNORE_INDEX]
+    assert tiny_loaded.tokenizer.decode(answer) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0]<|im_end|>"
