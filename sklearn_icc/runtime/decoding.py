@@ -212,8 +212,10 @@ def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16
     >>> loaded = load_model("default")
     >>> X = np.random.default_rng(0).normal(size=(12, 2))
     >>> result = constrained_decode(loaded, build_prompt(X, None, loaded.tokenizer), None, max_clusters=5)
-    >>> result.labels.shape, result.probabilities.shape[1] == result.labels.max() + 1
-    ((12,), True)
+    >>> result.labels.tolist()  # the model chose two clusters
+    [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> result.probabilities.shape
+    (12, 2)
     """
     import torch
 
