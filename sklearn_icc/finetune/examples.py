@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import episode_shape, grid_episode
+from ..datasets import episode_shape, grid_episode, grid_states_k
 from ..runtime.decoding import answer_tokens, canonical_labels
 from ..runtime.prompts import build_prompt, chat_messages, resolve_template
 
@@ -56,7 +56,7 @@ def answer_ids(loaded, labels, n_clusters, eot_id):
 
 
 def training_example(loaded, X, y, n_clusters, *, template, point_format, condition=None,
-                     label_order="canonical", eot_id=None):
+                     label_order="canonical", eot_id=None, state_k=True):
     """Build the :class:`TrainingExample` of one episode.
 
     Parameters
@@ -73,12 +73,15 @@ def training_example(loaded, X, y, n_clusters, *, template, point_format, condit
         ``"canonical"`` renumbers clusters by first appearance, as constrained decoding does.
     eot_id : int, default=None
         The end-of-turn token; found from the chat template when ``None``.
+    state_k : bool, default=True
+        ``False`` writes the template's k-free instruction (as ``n_clusters=None`` does
+        at inference): the answer then teaches the model to choose k itself.
     """
     y = np.asarray(y, dtype=np.int64)
     if y.min() < 0 or y.max() >= n_clusters:
         raise ValueError(f"Training labels must lie in 0..{n_clusters - 1}, got {y.min()}..{y.max()}.")
     targets = canonical_labels(y) if label_order == "canonical" else y
-    prompt = build_prompt(X, n_clusters, loaded.tokenizer, template=template, condition=condition,
+    prompt = build_prompt(X, n_clusters if state_k else None, loaded.tokenizer, template=template, condition=condition,
                           point_format=point_format)
     eot_id = end_of_turn_id(loaded.tokenizer) if eot_id is None else eot_id
     answer = answer_ids(loaded, targets, n_clusters, eot_id)
@@ -124,6 +127,7 @@ class EpisodeDataset:
         return training_example(
             self.loaded, X, y, k, template=self.template, point_format=self.settings.point_format,
             label_order=self.settings.label_order, eot_id=self.eot_id,
+            state_k=grid_states_k(self.grid, index, seed=self.seed),
         )
 
     def __getitem__(self, index):
