@@ -80,9 +80,6 @@ class LabelAnswer:
     def finished(self):
         return self.done >= len(self.labels)
 
-    def branch_paths(self):
-        return []  # single-token labels: the label logits say everything
-
     def next_tokens(self):
         """The tokens of the next pass, and the offsets in them whose label logits it needs."""
         width = min(self.window, len(self.labels) - self.done)
@@ -93,7 +90,9 @@ class LabelAnswer:
         positions = [len(self.prefix) + self.step * (j + 1) - 1 for j in range(width)]
         return feed, positions
 
-    def update(self, logits, branch_logits=()):
+    tree = None  # no tree tokens: single-token labels need only the label logits
+
+    def update(self, logits):
         """Take the pass's label logits; return how many of the fed tokens to keep."""
         n_clusters, labels, probabilities = self.n_clusters, self.labels, self.probabilities
         n_prefix, self.prefix = len(self.prefix), []
@@ -125,37 +124,41 @@ class LabelAnswer:
 
 
 class TrieLabelAnswer(LabelAnswer):
-    """An answer whose labels may take several tokens: one label per step, over the label trie.
+    """An answer whose labels may take several tokens: one label per pass, over the label trie.
 
-    A step feeds the previous label and its separator; its logits are the trie's root
-    (the label's first token). The other nodes where the model chooses (after ``"1"``:
-    end the label, or go on to ``"10"``...) are scored in one more pass over sibling
-    rows (:meth:`branch_paths`). Greedy decoding picks the allowed label of highest
-    probability; sampling draws from those probabilities to the power ``1/temperature``.
+    A pass feeds the previous label and its separator, whose last logits are the trie's
+    root (a label's first token), and then one token per other node where the model
+    chooses (after ``"1"``: end the label, or go on to ``"10"``...). Those tokens form a
+    tree (:attr:`tree`): each sees the answer so far and its own ancestors, not its
+    siblings, and sits at the position it would have alone, so one pass scores every
+    node; they are dropped from the cache afterwards. Greedy decoding picks the allowed
+    label of highest probability; sampling draws from those probabilities to the power
+    ``1/temperature``.
     """
 
     def __init__(self, prompt, layout, n_clusters, *, temperature=0.0, seed=0, forced_labels=None):
         super().__init__(prompt, layout, n_clusters, window=1, temperature=temperature, seed=seed,
                          forced_labels=forced_labels)
         self.columns = {token: j for j, token in enumerate(layout.score_ids)}
-        self.trie = None
 
     def next_tokens(self):
-        feed = self.prefix + list(self.layout.labels[self.pick]) + self.sep
+        main = self.prefix + list(self.layout.labels[self.pick]) + self.sep
         separator_end, close_end = self.layout.end_ids
         self.end_id = separator_end if self.done < len(self.labels) - 1 else close_end
         self.allowed = min(self.n_clusters, self.n_used + 1)
         self.trie = label_trie(self.layout.labels[: self.allowed], self.end_id)
         self.paths = branch_nodes(self.trie)
-        return feed, [len(feed) - 1]
+        # Every prefix of a branch node is a tree token; parents come before children.
+        nodes = sorted({path[:d] for path in self.paths for d in range(1, len(path) + 1)}, key=len)
+        index = {node: j for j, node in enumerate(nodes)}
+        self.tree = [index.get(node[:-1], -1) for node in nodes] or None  # -1: the root
+        self.n_main = len(main)
+        positions = [len(main) - 1] + [len(main) + index[path] for path in self.paths]
+        return main + [node[-1] for node in nodes], positions
 
-    def branch_paths(self):
-        return self.paths
-
-    def update(self, logits, branch_logits=()):
-        n_fed = len(self.prefix) + len(self.layout.labels[self.pick]) + len(self.sep)
+    def update(self, logits):
         self.prefix = []
-        node_logits = {(): logits[0], **dict(zip(self.paths, branch_logits))}
+        node_logits = {(): logits[0], **dict(zip(self.paths, logits[1:]))}
         log_probs = label_log_probabilities(
             self.layout.labels[: self.allowed], self.end_id, self.trie, node_logits, self.columns
         )
@@ -169,7 +172,7 @@ class TrieLabelAnswer(LabelAnswer):
         self.labels[self.done] = self.pick
         self.n_used = max(self.n_used, self.pick + 1)
         self.done += 1
-        return n_fed
+        return self.n_main  # the tree tokens leave the cache
 
 
 def canonical_labels(labels):

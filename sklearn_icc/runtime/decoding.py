@@ -75,13 +75,19 @@ class _LabelScorer:
         self.n_passes = 0
         self.prompt = prompt  # its embeddings (if any) go into the first pass
 
-    def __call__(self, ids, positions):
-        """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``."""
+    def __call__(self, ids, positions, tree=None):
+        """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``.
+
+        ``tree`` gives the parent (an offset among the last ``len(tree)`` ids, or -1 for
+        the token before them) of each of the last ids: those see only their ancestors.
+        """
         torch = self.torch
         input_ids = torch.as_tensor([ids], device=self.device)
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
+        if tree:
+            kwargs.update(tree_attention(self.length, len(ids) - len(tree), tree, self.model.dtype, self.device))
         inputs = model_inputs(self.model, input_ids, self.prompt if self.length == 0 else None)
         logits = self.score(input_ids, 0, positions, inputs=inputs, **kwargs)
         self.length += len(ids)
@@ -108,30 +114,38 @@ class _LabelScorer:
         self.n_passes += 1
         return logits.float().cpu().numpy()
 
-    def branches(self, paths):
-        """Label logits after each of ``paths`` (token tuples) fed from the current end.
-
-        The paths are siblings, not a sequence: the cache is repeated once per path of
-        a given length, one pass scores them all, and the cache is restored.
-        """
-        torch = self.torch
-        rows = []
-        for length in sorted({len(path) for path in paths}):
-            group = [path for path in paths if len(path) == length]
-            self.cache.batch_repeat_interleave(len(group))
-            input_ids = torch.as_tensor(group, device=self.device)
-            logits = self.score(input_ids, list(range(len(group))), [length - 1] * len(group), use_cache=True, cache=self.cache)
-            self.cache.crop(-length)
-            self.cache.batch_select_indices(torch.as_tensor([0], device=self.device))
-            rows += list(zip(group, logits))
-        found = dict(rows)
-        return [found[tuple(path)] for path in paths]
-
     def keep(self, length):
         """Drop cached tokens beyond ``length`` (rejected guesses)."""
         if length < self.length:
             self.cache.crop(length - self.length)  # a negative count removes tokens
             self.length = length
+
+
+def tree_attention(n_past, n_main, parents, dtype, device):
+    """A 4-D attention mask and position ids for ``n_main`` causal tokens then a token tree.
+
+    Tree token ``j`` sees the past, the main tokens, its ancestors and itself, and
+    takes the position it would have on its own path after the main tokens.
+    """
+    import torch
+
+    n_tree = len(parents)
+    q, kv = n_main + n_tree, n_past + n_main + n_tree
+    allowed = np.zeros((q, kv), dtype=bool)
+    allowed[:, :n_past] = True
+    allowed[:n_main, n_past : n_past + n_main] = np.tril(np.ones((n_main, n_main), dtype=bool))
+    allowed[n_main:, n_past : n_past + n_main] = True
+    depth = []
+    for j, parent in enumerate(parents):
+        row, ancestor = n_main + j, j
+        while ancestor >= 0:  # itself, then its parent, ... up to the root
+            allowed[row, n_past + n_main + ancestor] = True
+            ancestor = parents[ancestor]
+        depth.append(1 + (depth[parent] if parent >= 0 else 0))
+    positions = n_past + np.concatenate([np.arange(n_main), n_main - 1 + np.array(depth, dtype=np.int64)])
+    mask = torch.zeros((1, 1, q, kv), dtype=dtype)
+    mask[0, 0][torch.as_tensor(~allowed)] = torch.finfo(dtype).min
+    return {"attention_mask": mask.to(device), "position_ids": torch.as_tensor(positions[None], device=device)}
 
 
 def prompt_fits(loaded, prompt, n_clusters):
@@ -217,11 +231,10 @@ def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16
         while not answer.finished:
             ids, positions = answer.next_tokens()
             length = scorer.length
-            logits = scorer(ids, positions)
+            logits = scorer(ids, positions, tree=answer.tree)
             if prefill is None:
                 prefill = time.perf_counter() - start
-            paths = answer.branch_paths()
-            scorer.keep(length + answer.update(logits, scorer.branches(paths) if paths else ()))
+            scorer.keep(length + answer.update(logits))
         total = time.perf_counter() - start
     prefill = total if prefill is None else prefill
     probabilities = answer.probabilities

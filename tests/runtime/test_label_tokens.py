@@ -83,21 +83,27 @@ def reference_row(loaded, ids, allowed, end_id):
     return p
 
 
-def test_labels_of_two_tokens_match_full_passes_without_a_cache(tiny_loaded, prompt):
-    forced = list(range(12))  # clusters 0..11 open: label 12 ("1", "2") is allowed next
-    result = constrained_decode(tiny_loaded, prompt, 13, forced_labels=forced)
+@pytest.mark.parametrize("k", [13, 23])
+def test_labels_of_two_tokens_match_full_passes_without_a_cache(tiny_loaded, k):
+    # Clusters 0..k-2 open: at k=13 label 12 ("1", "2") is allowed next; at k=23 the
+    # nodes "1" and "2" both branch, scored as siblings in one pass.
+    n = k + 7
+    prompt = build_prompt(np.random.default_rng(k).normal(size=(n, 2)), k, tiny_loaded.tokenizer)
+    forced = list(range(k - 1))
+    result = constrained_decode(tiny_loaded, prompt, k, forced_labels=forced)
     labels = result.labels
-    np.testing.assert_array_equal(labels[:12], forced)
-    assert labels.dtype == np.int64 and labels.min() >= 0 and labels.max() <= 12
+    np.testing.assert_array_equal(labels[: k - 1], forced)
+    assert labels.dtype == np.int64 and labels.min() >= 0 and labels.max() <= k - 1
     np.testing.assert_array_equal(labels, canonical_labels(labels))
-    layout = answer_tokens(tiny_loaded, 13)
+    assert result.n_forward_passes == n - (k - 1)  # one pass per decoded label
+    layout = answer_tokens(tiny_loaded, k)
     sep, close = layout.end_ids
     ids = list(prompt.input_ids) + list(layout.open)
-    for i in range(12):
+    for i in range(k - 1):
         ids += list(layout.labels[labels[i]]) + list(layout.separator)
-    for i in range(12, 20):
-        allowed = min(13, labels[:i].max() + 2)
-        expected = reference_row(tiny_loaded, ids, allowed, sep if i < 19 else close)
+    for i in range(k - 1, n):
+        allowed = min(k, labels[:i].max() + 2)
+        expected = reference_row(tiny_loaded, ids, allowed, sep if i < n - 1 else close)
         np.testing.assert_allclose(result.probabilities[i, :allowed], expected, atol=1e-5)
         assert (result.probabilities[i, allowed:] == 0).all()
         assert expected[labels[i]] >= expected.max() - 1e-6  # greedy: the most probable label
