@@ -4,10 +4,11 @@
     python benchmarks/unknown_k.py unknown-k --noise overlapping --episodes 10
     python benchmarks/unknown_k.py many --n 200 --ks 20 50
 
-``unknown-k``: mixtures from :func:`~sklearn_icc.datasets.make_mixture` with d=2,
-normal noise, k from 2 to 8 and ``10 * k`` points, ``--episodes`` seeded episodes per
-k. ``separated`` draws noise of scale 0.5 around centres uniform in [-10, 10]^2,
-``overlapping`` of scale 2.0. Every method is told at most ``--max-clusters`` (10):
+``unknown-k``: Gaussian blobs (``sklearn.datasets.make_blobs``) in d=2, k from 2 to 8,
+``--per-cluster`` (8) points in each cluster (balanced, so that every cluster can be
+found), centres uniform in [-10, 10]^2, ``--episodes`` seeded episodes per k.
+``separated``: standard deviation 0.5; ``overlapping``: 1.5. Every method is told at
+most ``--max-clusters`` (10):
 
 - ICC: the default model, zero-shot, a prompt that states no k, constrained decoding
   that may open labels up to max_clusters (``n_clusters=None``);
@@ -16,7 +17,7 @@ k. ``separated`` draws noise of scale 0.5 around centres uniform in [-10, 10]^2,
   takes the layer whose own eigengap is largest;
 - GaussianMixture with the lowest BIC over k = 1..max_clusters;
 - KMeans with the best silhouette over k = 2..max_clusters;
-- HDBSCAN (min_cluster_size=5); its noise points are not a cluster.
+- HDBSCAN (min_cluster_size=4); its noise points are not a cluster.
 
 Reported per method: the share of episodes whose k is right, mean |k found - k|, and
 mean ARI of the labels (HDBSCAN's noise as one more label).
@@ -35,6 +36,7 @@ import time
 
 import numpy as np
 from sklearn.cluster import HDBSCAN, KMeans
+from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
@@ -44,7 +46,7 @@ from sklearn_icc.cluster._attention import DEFAULT_LAYER, layer_affinities
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.runtime import build_prompt, canonical_labels, constrained_decode, load_model
 
-NOISE_SCALES = {"separated": 0.5, "overlapping": 2.0}
+NOISE_SCALES = {"separated": 0.5, "overlapping": 1.5}
 
 
 def icc_unknown_k(loaded, X, max_clusters):
@@ -91,7 +93,8 @@ def unknown_k(args):
     for k in range(2, 9):
         for episode in range(args.episodes):
             seed = 1000 * k + episode
-            X, y = make_mixture(10 * k, k, 2, dist="normal", scale=NOISE_SCALES[args.noise], random_state=seed)
+            X, y = make_blobs([args.per_cluster] * k, 2, cluster_std=NOISE_SCALES[args.noise],
+                              center_box=(-10.0, 10.0), random_state=seed)
             timed = {}
             t = time.perf_counter()
             timed["ICC (zero-shot, n_clusters=None)"] = icc_unknown_k(loaded, X, args.max_clusters)
@@ -101,12 +104,12 @@ def unknown_k(args):
             timed["ASC hidden, auto layer"] = auto
             timed["GaussianMixture, BIC"] = gmm_bic(X, args.max_clusters, seed)
             timed["KMeans, silhouette"] = kmeans_silhouette(X, args.max_clusters, seed)
-            timed["HDBSCAN"] = HDBSCAN(min_cluster_size=5).fit_predict(X)
+            timed["HDBSCAN"] = HDBSCAN(min_cluster_size=4, copy=True).fit_predict(X)
             for name, labels in timed.items():
                 rows.setdefault(name, []).append((k, n_found(labels), adjusted_rand_score(y, labels)))
             print(f"k={k} episode {episode}: ICC found {n_found(timed['ICC (zero-shot, n_clusters=None)'])} "
                   f"({icc_seconds:.1f} s), {time.perf_counter() - start:.0f} s so far", flush=True)
-    print(f"\nUnknown k, noise {args.noise} (normal, scale {NOISE_SCALES[args.noise]}), d=2, n=10k, "
+    print(f"\nUnknown k, {args.noise} blobs (sd {NOISE_SCALES[args.noise]}), d=2, {args.per_cluster} points per cluster, "
           f"{args.episodes} episodes per k, max_clusters={args.max_clusters}, model {loaded.name}\n")
     print("| method | " + " | ".join(f"k={k} right" for k in range(2, 9)) + " | right | mean abs(k found - k) | mean k found | ARI |")
     print("|---|" + "---|" * 11)
@@ -155,6 +158,7 @@ def main():
     a = sub.add_parser("unknown-k")
     a.add_argument("--noise", choices=sorted(NOISE_SCALES), default="separated")
     a.add_argument("--episodes", type=int, default=10)
+    a.add_argument("--per-cluster", type=int, default=8)
     a.add_argument("--max-clusters", type=int, default=10)
     b = sub.add_parser("many")
     b.add_argument("--n", type=int, default=200)
