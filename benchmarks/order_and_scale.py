@@ -36,7 +36,7 @@ def order(args):
                 if params is None:
                     labels = KMeans(2, n_init=10, random_state=i).fit_predict(X[perm])
                 else:
-                    est = InContextClustering(args.model, 2, point_format=args.point_format, random_state=i, **params)
+                    est = InContextClustering(2, model=args.model, point_format=args.point_format, random_state=i, **params)
                     labels = est.fit_predict(X[perm])
                 accs.append(clustering_accuracy(y[perm], labels))
                 aris.append(adjusted_rand_score(y[perm], labels))
@@ -53,14 +53,14 @@ def order(args):
 def scale(args):
     X, y = make_mixture(args.n, 3, 3, df=2.0, random_state=args.seed)
     start = time.perf_counter()
-    labels = InContextClustering(args.model, 3, point_format=args.point_format, random_state=0).fit_predict(X)
+    labels = InContextClustering(3, model=args.model, point_format=args.point_format, random_state=0).fit_predict(X)
     chunked = time.perf_counter() - start
     print(f"| ICC, {args.n} points, chunked | {clustering_accuracy(y, labels):.3f} | "
           f"{adjusted_rand_score(y, labels):.3f} | {chunked:.1f} |")
     start = time.perf_counter()
     accs, aris = [], []
     for part in np.array_split(np.random.default_rng(args.seed).permutation(args.n), args.n // 50):
-        part_labels = InContextClustering(args.model, 3, point_format=args.point_format).fit_predict(X[part])
+        part_labels = InContextClustering(3, model=args.model, point_format=args.point_format).fit_predict(X[part])
         accs.append(clustering_accuracy(y[part], part_labels))
         aris.append(adjusted_rand_score(y[part], part_labels))
     episodes = time.perf_counter() - start

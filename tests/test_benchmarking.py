@@ -159,7 +159,7 @@ def test_cli_runs_the_real_suite_through_a_scaler_and_a_registered_method(tiny_m
     # A variant added from outside, as adapter variants will be; compact keeps the tiny model's prompts short.
     monkeypatch.setattr("sklearn_icc.benchmarking.methods.METHODS", dict(METHODS))
     register_method(Method("asc-compact", "ASC compact", "attention", lambda k, rs, ctx: AttentionSpectralClustering(
-        ctx.model, k, layer=0, point_format="compact", random_state=rs, device=ctx.device)))
+        k, model=ctx.model, layer=0, point_format="compact", random_state=rs, device=ctx.device)))
     out = tmp_path / "cli"
     argv = ["bench", "real", "--quick", "--methods", "kmeans", "chance", "asc-compact", "--model", tiny_model,
             "--out", str(out), "--no-plots"]

@@ -102,7 +102,7 @@ def _llm(family, name, label, adapter=False, **params):
 
         kind = InContextClustering if family == "icc" else AttentionSpectralClustering
         extra = {"adapter": ctx.adapter or "default"} if adapter else {}
-        return kind(ctx.model, k, random_state=rs, device=ctx.device, **params, **extra)
+        return kind(k, model=ctx.model, random_state=rs, device=ctx.device, **params, **extra)
 
     return Method(name, label, family, build)
 

@@ -4,120 +4,110 @@ from __future__ import annotations
 
 from numbers import Integral
 
-from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+import numpy as np
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils.validation import check_is_fitted
 
-from ..runtime import load_model
 from ..runtime.capture import capture_points, n_decoder_layers
-from ..runtime.prompts import resolve_template
-from ..vision import ImageEncoder
-from ._affinity import affinity_from_attention, affinity_from_hidden, score_layers, spectral_labels
-from ._images import encode_points, episode_prompt, validate_points
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS, prompt_settings, set_runtime_state
+from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_score, score_layers, spectral_labels
+from ._base import _BaseLLMClustering
+from ._docstrings import fill_doc
+from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 
 AFFINITIES = ("attention", "hidden")
 AUTO_LAYER_RULE = "eigengap"  # measured against "silhouette": see docs/benchmarks.rst
 DEFAULT_LAYER = 9  # the default model's best fixed layer in benchmarks/attention_layers.py
 
 
-def layer_affinities(
-    X,
-    n_clusters=3,
-    *,
-    model="default",
-    adapter=None,
-    layers="all",
-    affinity="hidden",
-    heads=None,
-    condition=None,
-    prompt="paper",
-    point_format="paper",
-    device="auto",
-    dtype="auto",
-    image_encoder=None,
-):
-    """Point affinity matrices at several layers, from one forward pass.
+def point_affinities(points, n_clusters, loaded, spec, layers, *, affinity="hidden", heads=None):
+    """Point affinity matrices at ``layers`` (0-based, negative from the end), from one forward pass.
 
     Only ``(n, n)`` point-level matrices are kept per layer, never a layer's
-    token-by-token attention.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    n_clusters : int, default=3
-        Named in the prompt.
-    model : str or path, default="default"
-    layers : "all" or list of int, default="all"
-        Decoder layers, 0-based; negative values count from the end.
-    affinity : {"attention", "hidden"}, default="hidden"
-        The cosine similarity of mean hidden states (:func:`affinity_from_hidden`), or
-        the paper's attention block means (:func:`affinity_from_attention`).
-    heads : list of int or None, default=None
-        Attention heads to average (``None``: all).
-    adapter, condition, prompt, point_format, device, dtype, image_encoder
-        As for :class:`InContextClustering`.
-
-    Returns
-    -------
-    affinities : dict of int to ndarray of shape (n_samples, n_samples)
-        Keyed by 0-based layer.
+    token-by-token attention. Returns ``{layer: affinity}`` keyed by 0-based layer.
     """
-    loaded = load_model(model, device=device, dtype=dtype, adapter=adapter)
-    n_layers = n_decoder_layers(loaded)
-    wanted = list(range(n_layers)) if isinstance(layers, str) and layers == "all" else list(layers)
-    built = episode_prompt(
-        encode_points(X, image_encoder, loaded), n_clusters, loaded, image_encoder=image_encoder,
-        template=resolve_template(prompt), condition=condition, point_format=point_format,
-    )
+    built = spec.build(spec.encode(points, loaded), n_clusters, loaded)
     use_attention = affinity == "attention"
-    capture = capture_points(loaded, built, wanted, attention=use_attention, hidden=not use_attention, heads=heads)
+    capture = capture_points(loaded, built, layers, attention=use_attention, hidden=not use_attention, heads=heads)
     if use_attention:
         return {layer: affinity_from_attention(A) for layer, A in capture.attention.items()}
     return {layer: affinity_from_hidden(H) for layer, H in capture.hidden.items()}
 
 
-def attention_spectral_clustering(
-    X,
-    n_clusters=3,
-    *,
-    model="default",
-    adapter=None,
-    layer=DEFAULT_LAYER,
-    affinity="hidden",
-    heads=None,
-    condition=None,
-    prompt="paper",
-    point_format="paper",
-    random_state=None,
-    device="auto",
-    dtype="auto",
-    image_encoder=None,
-):
-    """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
+@validate_params({"layers": [StrOptions({"all"}), list, tuple]}, prefer_skip_nested_validation=False)
+@fill_doc
+def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="all", affinity="hidden", heads=None,
+                     condition=None, prompt="paper", point_format="paper", device="auto", dtype="auto",
+                     image_encoder=None):
+    """Point affinity matrices at several layers, from one forward pass.
 
-    Read more in the :ref:`User Guide <attention_guide>`.
+    The parameters are validated as :class:`AttentionSpectralClustering` validates
+    them. Only ``(n, n)`` point-level matrices are kept per layer.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-    n_clusters : int, default=3
-    model : str or path, default="default"
-    layer : int or "auto", default=9
-        The decoder layer (0-based, negative from the end). ``"auto"`` scores every
-        layer without labels (the eigengap at ``n_clusters`` of the normalised
-        Laplacian) and takes the best.
-    affinity : {"attention", "hidden"}, default="hidden"
-    heads : list of int or None, default=None
-    adapter, condition, prompt, point_format, device, dtype, image_encoder
-        As for :class:`InContextClustering`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the k-means step of spectral clustering.
+    %(X)s
+    %(n_clusters)s
+    %(model)s
+    %(adapter)s
+    layers : "all" or list of int, default="all"
+        Decoder layers, 0-based; negative values count from the end.
+    %(affinity)s
+    %(heads)s
+    %(condition)s
+    %(prompt)s
+    %(point_format)s
+    %(device)s
+    %(dtype)s
+    %(image_encoder)s
+
+    Returns
+    -------
+    affinities : dict of int to ndarray of shape (n_samples, n_samples)
+        Keyed by 0-based layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster import layer_affinities
+    >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
+    >>> affinities = layer_affinities(X, 2, layers=[3, -1])
+    >>> sorted(affinities), affinities[3].shape
+    ([3, 29], (4, 4))
+    """
+    estimator = AttentionSpectralClustering(
+        n_clusters, model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
+        point_format=point_format, device=device, dtype=dtype, image_encoder=image_encoder,
+    )
+    estimator._validate_params()
+    points = estimator._validate_points(X)
+    estimator._check_layer_and_heads()
+    loaded, spec = estimator._resolve_runtime()
+    wanted = list(range(n_decoder_layers(loaded))) if isinstance(layers, str) else list(layers)
+    return point_affinities(points, n_clusters, loaded, spec, wanted, affinity=affinity, heads=heads)
+
+
+@fill_doc
+def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER,
+                                  affinity="hidden", heads=None, condition=None, prompt="paper", point_format="paper",
+                                  random_state=None, device="auto", dtype="auto", image_encoder=None):
+    """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
+
+    This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
+    validation and the same labels. Read more in the :ref:`User Guide <attention_guide>`.
+
+    Parameters
+    ----------
+    %(X)s
+    %(asc_parameters)s
 
     Returns
     -------
     labels : ndarray of shape (n_samples,), dtype int64
+        Canonical cluster labels.
     affinity_matrix : ndarray of shape (n_samples, n_samples)
+        The chosen layer's point affinity.
     layer : int
         The 0-based layer used.
     layer_scores : dict of int to float
@@ -129,26 +119,19 @@ def attention_spectral_clustering(
     >>> from sklearn_icc.cluster import attention_spectral_clustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
     >>> labels, A, layer, _ = attention_spectral_clustering(X, 2, layer=15, random_state=0)
-    >>> labels.dtype, A.shape, layer
-    (dtype('int64'), (4, 4), 15)
+    >>> labels, layer
+    (array([0, 1, 0, 1]), 15)
     """
-    common = dict(
-        model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
-        point_format=point_format, device=device, dtype=dtype, image_encoder=image_encoder,
-    )
-    if isinstance(layer, str) and layer == "auto":
-        affinities = layer_affinities(X, n_clusters, layers="all", **common)
-        scores = score_layers(affinities, n_clusters, rule=AUTO_LAYER_RULE, random_state=random_state)
-        chosen = max(scores, key=scores.get)
-    else:
-        affinities = layer_affinities(X, n_clusters, layers=[layer], **common)
-        scores, chosen = {}, next(iter(affinities))
-    matrix = affinities[chosen]
-    labels = spectral_labels(matrix, n_clusters, random_state=random_state)
-    return labels, matrix, chosen, scores
+    estimator = AttentionSpectralClustering(
+        n_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity, heads=heads, condition=condition,
+        prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
+        image_encoder=image_encoder,
+    ).fit(X)
+    return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
 
 
-class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
+@fill_doc
+class AttentionSpectralClustering(_BaseLLMClustering):
     """Spectral clustering on what one LLM layer computes about the points.
 
     One forward pass over the ICC prompt (no generation). Layer ``layer``'s attention,
@@ -161,46 +144,28 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : str or path, default="default"
-        As for :class:`InContextClustering`.
-    n_clusters : int, default=3
-    adapter : str, path or None, default=None
-        As for :class:`InContextClustering`.
-    layer : int or "auto", default=9
-        0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
-        the largest eigengap at ``n_clusters`` (no labels needed); see ``layer_``.
-        The default, layer 9 of 30, was the best fixed layer of the default model
-        (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
-        search ``layer`` with ``GridSearchCV`` or use ``"auto"``.
-    heads : list of int or None, default=None
-        Attention heads to average (``affinity="attention"`` only); ``None`` averages all.
-    affinity : {"attention", "hidden"}, default="hidden"
-        ``"hidden"``: centred cosine similarity of the points' mean hidden states
-        (:func:`affinity_from_hidden`). ``"attention"``: the paper's attention block
-        means (:func:`affinity_from_attention`). On the default model ``"hidden"``
-        scored far higher (see the benchmarks page).
-    condition : str, default=None
-    prompt : {"paper", "short"} or PromptTemplate, default="paper"
-    point_format : {"paper", "compact"}, default="paper"
-    random_state : int, RandomState instance or None, default=None
-        Seeds the k-means step of spectral clustering.
-    device : str, default="auto"
-    dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
-    image_encoder : ImageEncoder, default=None
-        Cluster images, as for :class:`InContextClustering`: each image's span of
-        projected embeddings is a point span (see :ref:`images_guide`).
+    %(asc_parameters)s
+    verbose : int, default=0
+        Accepted for symmetry with :class:`InContextClustering`; a fit is one pass.
 
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,), dtype int64
+        Cluster label of each point.
     affinity_matrix_ : ndarray of shape (n_samples, n_samples)
+        The chosen layer's point affinity.
     layer_ : int
         The 0-based layer used.
     layer_scores_ : dict of int to float
         Label-free score per layer when ``layer="auto"``; empty otherwise.
     n_features_in_ : int
+        Number of features seen during fit (numeric data only).
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        The fitted points, the anchors of ``predict``.
     device_ : str
+        The device the model ran on.
     dtype_ : str
+        The dtype the model ran in.
 
     See Also
     --------
@@ -217,49 +182,39 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
     >>> import numpy as np
     >>> from sklearn_icc import AttentionSpectralClustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
-    >>> asc = AttentionSpectralClustering(n_clusters=2, random_state=0).fit(X)
-    >>> asc.labels_.dtype, asc.affinity_matrix_.shape, asc.layer_
-    (dtype('int64'), (4, 4), 9)
+    >>> asc = AttentionSpectralClustering(2, random_state=0).fit(X)
+    >>> asc.labels_, asc.layer_
+    (array([0, 1, 0, 1]), 9)
+    >>> asc.predict([[5.0, 5.0], [0.0, 0.0]])
+    array([1, 0])
     """
 
     _parameter_constraints: dict = {
-        **PROMPT_PARAMETER_CONSTRAINTS,
-        "layer": [Integral, StrOptions({"auto"})],
+        **_BaseLLMClustering._parameter_constraints,
+        "layer": [Integral, StrOptions({"auto"})],  # bools are rejected in fit
         "heads": [list, tuple, None],
         "affinity": [StrOptions(set(AFFINITIES))],
-        "image_encoder": [ImageEncoder, None],
     }
 
-    def __init__(
-        self,
-        model="default",
-        n_clusters=3,
-        *,
-        adapter=None,
-        layer=DEFAULT_LAYER,
-        heads=None,
-        affinity="hidden",
-        condition=None,
-        prompt="paper",
-        point_format="paper",
-        random_state=None,
-        device="auto",
-        dtype="auto",
-        image_encoder=None,
-    ):
-        self.model = model
-        self.n_clusters = n_clusters
-        self.adapter = adapter
+    def __init__(self, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER, heads=None,
+                 affinity="hidden", condition=None, prompt="paper", point_format="paper", random_state=None,
+                 device="auto", dtype="auto", image_encoder=None, verbose=0):
+        super().__init__(n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+                         point_format=point_format, random_state=random_state, device=device, dtype=dtype,
+                         image_encoder=image_encoder, verbose=verbose)
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
-        self.condition = condition
-        self.prompt = prompt
-        self.point_format = point_format
-        self.random_state = random_state
-        self.device = device
-        self.dtype = dtype
-        self.image_encoder = image_encoder
+
+    def _check_layer_and_heads(self):
+        if isinstance(self.layer, bool):  # an Integral, but layer=True is no layer 1
+            raise ValueError(f"layer must be an int or 'auto', got {self.layer!r}.")
+        if self.heads is None:
+            return
+        if self.affinity != "attention":
+            raise ValueError(f"heads={self.heads!r} applies to affinity='attention' only, not {self.affinity!r}.")
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) for h in self.heads):
+            raise ValueError(f"heads={self.heads!r} must be a list of attention head indices (ints).")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -267,34 +222,116 @@ class AttentionSpectralClustering(ClusterMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or list of images
+            The points.
         y : Ignored
+            Not used, present for API consistency.
 
         Returns
         -------
         self : AttentionSpectralClustering
+            The fitted estimator.
         """
-        X = validate_points(self, X)
+        X = self._validate_points(X)
+        self._check_layer_and_heads()
+        loaded, spec = self._resolve_runtime()
+        auto = isinstance(self.layer, str)
+        if auto and len(X) < 2:
+            raise ValueError("layer='auto' scores the layers by an eigengap, which needs n_samples >= 2.")
+        layers = list(range(n_decoder_layers(loaded))) if auto else [self.layer]
+        affinities = point_affinities(X, self.n_clusters, loaded, spec, layers, affinity=self.affinity,
+                                      heads=self.heads)
         random_state = check_random_state(self.random_state)
-        labels, matrix, layer, scores = attention_spectral_clustering(
-            X,
-            self.n_clusters,
-            layer=self.layer,
-            affinity=self.affinity,
-            heads=self.heads,
-            random_state=random_state,
-            **prompt_settings(self),
-            image_encoder=self.image_encoder,
-        )
-        loaded = load_model(self.model, device=self.device, dtype=self.dtype, adapter=self.adapter)
-        self.labels_ = labels
-        self.affinity_matrix_ = matrix
-        self.layer_ = int(layer)
+        if auto:
+            scores = score_layers(affinities, self.n_clusters, rule=AUTO_LAYER_RULE, random_state=random_state)
+            chosen = max(scores, key=scores.get)
+        else:
+            scores, chosen = {}, next(iter(affinities))
+        self.affinity_matrix_ = affinities[chosen]
+        self.labels_ = spectral_labels(self.affinity_matrix_, self.n_clusters, random_state=random_state)
+        self.layer_ = int(chosen)
         self.layer_scores_ = scores
-        set_runtime_state(self, loaded)
+        self.X_fit_ = X
+        self._record_runtime(loaded)
         return self
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
+    def predict_proba(self, X):
+        """Each new point's mean affinity to each cluster's fitted points, normalised.
+
+        One forward pass per chunk of new points, over the fitted points (or, when they
+        fill the context, up to ``50 // (2 n_clusters)`` representatives of each
+        cluster) followed by the new points, at layer ``layer_``. Rows sum to 1; a
+        point with no affinity to any anchor gets a uniform row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list of images
+
+        Returns
+        -------
+        probabilities : ndarray of shape (n_samples, n_clusters)
+        """
+        check_is_fitted(self)
+        X = self._new_points(X)
+        loaded, spec = self._resolve_runtime()
+        anchors, anchor_labels = self.X_fit_, self.labels_
+        if not spec.images and not _fits(loaded, spec, np.vstack([anchors, X[:DEFAULT_CHUNK_SIZE]]), self.n_clusters):
+            keep = representatives(anchors, anchor_labels, DEFAULT_CHUNK_SIZE, self.n_clusters)
+            anchors, anchor_labels = anchors[keep], anchor_labels[keep]
+        members = np.eye(self.n_clusters)[anchor_labels]  # (n_anchors, k)
+        probabilities = np.zeros((len(X), self.n_clusters))
+        start, size = 0, DEFAULT_CHUNK_SIZE
+        while start < len(X):
+            stop = min(len(X), start + size)
+            points = list(anchors) + list(X[start:stop]) if spec.images else np.vstack([anchors, X[start:stop]])
+            if not spec.images and not _fits(loaded, spec, points, self.n_clusters) and size > 1:
+                size //= 2
+                continue
+            A = point_affinities(points, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
+                                 heads=self.heads)[self.layer_]
+            to_anchors = A[len(anchors):, : len(anchors)] @ members / np.maximum(members.sum(axis=0), 1)
+            totals = to_anchors.sum(axis=1, keepdims=True)
+            probabilities[start:stop] = np.where(totals > 0, to_anchors / np.where(totals > 0, totals, 1),
+                                                 1.0 / self.n_clusters)
+            start = stop
+        return probabilities
+
+    def predict(self, X):
+        """Label new points by their affinity to the fitted clusters (see :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list of images
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int64
+        """
+        return self.predict_proba(X).argmax(axis=1).astype(np.int64)
+
+    def score(self, X, y=None):
+        """The eigengap at ``n_clusters`` of ``X``'s affinity at layer ``layer_`` (higher is better).
+
+        ``lambda_{k+1} - lambda_k`` of the normalised Laplacian of the affinity: large
+        when the layer separates ``X`` into ``n_clusters`` clear blocks. It needs no
+        labels, so ``GridSearchCV`` can search ``layer`` without ``scoring=``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or list of images
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = self._new_points(X)
+        loaded, spec = self._resolve_runtime()
+        A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
+                             heads=self.heads)[self.layer_]
+        return eigengap_score(A, self.n_clusters) if len(X) > 1 else 0.0
+
+
+def _fits(loaded, spec, points, n_clusters):
+    return spec.build(points, n_clusters, loaded).n_tokens <= loaded.context_length

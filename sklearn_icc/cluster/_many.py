@@ -2,62 +2,42 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..runtime import LoadedModel, build_prompt, load_model
-from ..runtime.batching import batched_constrained_decode
-from ..runtime.decoding import prompt_fits
-from ..runtime.prompts import resolve_template
-from ._consensus import combine_orderings
-from ._in_context import in_context_clustering
-from ._validation import PROMPT_PARAMETER_CONSTRAINTS
+from ..runtime import LoadedModel
+from ..runtime.spec import ModelSpec, PromptSpec
+from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
+from ._docstrings import fill_doc
+from ._episodes import SEED_BOUND, cluster_episodes
 
-_SEED_BOUND = np.iinfo(np.int32).max
+_SHARED = {**_BaseLLMClustering._parameter_constraints, **DECODING_CONSTRAINTS}
 
 
 @validate_params(
     {
+        **{name: _SHARED[name] for name in ("adapter", "condition", "prompt", "point_format", "temperature",
+                                            "n_orderings", "chunk_size", "random_state", "device", "dtype",
+                                            "verbose")},
         "X_list": [list, tuple],
-        "n_clusters": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        **{name: PROMPT_PARAMETER_CONSTRAINTS[name] for name in ("adapter", "condition", "prompt", "point_format", "device")},
-        "model": [*PROMPT_PARAMETER_CONSTRAINTS["model"], LoadedModel],
-        "temperature": [Interval(Real, 0, None, closed="left")],
-        "n_orderings": [Interval(Integral, 1, None, closed="left")],
-        "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+        "n_clusters": [*_SHARED["n_clusters"], "array-like"],
+        "model": [*_SHARED["model"], LoadedModel],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "dtype": PROMPT_PARAMETER_CONSTRAINTS["dtype"],
         "device_map": [str, dict, None],
         "prefill": [StrOptions({"auto", "padded", "apart"})],
     },
     prefer_skip_nested_validation=True,
 )
-def in_context_clustering_many(
-    X_list,
-    n_clusters=3,
-    *,
-    model="default",
-    adapter=None,
-    condition=None,
-    prompt="paper",
-    point_format="paper",
-    temperature=0.0,
-    n_orderings=1,
-    chunk_size=None,
-    batch_size=8,
-    n_jobs=None,
-    random_state=None,
-    device="auto",
-    dtype="auto",
-    device_map=None,
-    prefill="auto",
-):
+@fill_doc
+def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
+                               point_format="paper", temperature=0.0, n_orderings=1, chunk_size=None, batch_size=8,
+                               n_jobs=None, random_state=None, device="auto", dtype="auto", device_map=None,
+                               prefill="auto", verbose=0):
     """Cluster many episodes, their prompts decoded ``batch_size`` at a time.
 
     Each episode is clustered as :func:`in_context_clustering` clusters it alone with
@@ -80,8 +60,14 @@ def in_context_clustering_many(
         As for :func:`in_context_clustering`; also a model already loaded by
         :func:`~sklearn_icc.runtime.load_model` (for example sharded with
         ``device_map="auto"``).
-    adapter, condition, prompt, point_format, temperature, n_orderings, chunk_size
-        As for :class:`InContextClustering`.
+    %(adapter)s
+    %(condition)s
+    %(prompt)s
+    %(point_format)s
+    %(temperature)s
+    %(n_orderings)s
+    chunk_size : int or None, default=None
+        At most this many points per prompt (such episodes are clustered alone).
     batch_size : int, default=8
         At most this many prompts per forward pass.
     n_jobs : int, default=None
@@ -91,14 +77,15 @@ def in_context_clustering_many(
         a Dask or Ray cluster inside ``joblib.parallel_config(backend="dask")``.
     random_state : int, RandomState instance or None, default=None
         Draws one seed per episode (see Notes).
-    device, dtype : str, default="auto"
-        As for :class:`InContextClustering`.
+    %(device)s
+    %(dtype)s
     device_map : str or dict, default=None
         As for :func:`~sklearn_icc.runtime.load_model`: ``"auto"`` shards a model over
         the GPUs.
     prefill : {"auto", "padded", "apart"}, default="auto"
         How a batch's prompts are first read; see
         :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`.
+    %(verbose)s
 
     Returns
     -------
@@ -123,9 +110,11 @@ def in_context_clustering_many(
     >>> from sklearn_icc import in_context_clustering_many
     >>> rng = np.random.default_rng(0)
     >>> X_list = [rng.normal(size=(n, 2)) for n in (6, 9, 4)]
-    >>> labels, proba = in_context_clustering_many(X_list, n_clusters=2, batch_size=2)
-    >>> [episode.shape for episode in labels], proba[1].shape
-    ([(6,), (9,), (4,)], (9, 2))
+    >>> labels, proba = in_context_clustering_many(X_list, n_clusters=2, point_format="compact", batch_size=2)
+    >>> labels
+    [array([0, 1, 1, 1, 1, 1]), array([0, 1, 1, 1, 1, 1, 1, 1, 1]), array([0, 1, 1, 1])]
+    >>> proba[1].shape
+    (9, 2)
     """
     if len(X_list) == 0:
         raise ValueError("X_list is empty: give at least one episode.")
@@ -138,60 +127,25 @@ def in_context_clustering_many(
             raise ValueError(f"X_list[{i}] has n_samples={X.shape[0]}, which should be >= n_clusters={k}.")
         if chunk_size is not None and chunk_size < k:
             raise ValueError(f"chunk_size={chunk_size} should be >= n_clusters={k} (episode {i}).")
-    seeds = check_random_state(random_state).randint(_SEED_BOUND, size=len(X_list))
-    settings = dict(
-        model=model, adapter=adapter, condition=condition, prompt=prompt, point_format=point_format,
-        temperature=temperature,
-        n_orderings=n_orderings, chunk_size=chunk_size, batch_size=batch_size, device=device, dtype=dtype,
-        device_map=device_map, prefill=prefill,
-    )
+    seeds = check_random_state(random_state).randint(SEED_BOUND, size=len(X_list))
+    model_spec = ModelSpec(model=model, adapter=adapter, device=device, dtype=dtype, device_map=device_map)
+    spec = PromptSpec.from_params(prompt, condition, point_format)
+    settings = dict(temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size, batch_size=batch_size,
+                    prefill=prefill, verbose=verbose)
     episodes = list(zip(X_list, ks.tolist(), seeds.tolist()))
     if n_jobs is None:
-        parts = [_cluster_episodes(episodes, **settings)]
+        parts = [cluster_episodes(episodes, model_spec.load(), spec, **settings)]
     else:
         n_parts = min(len(episodes), effective_n_jobs(n_jobs))
         splits = np.array_split(np.arange(len(episodes)), n_parts)
         parts = Parallel(n_jobs=n_jobs)(
-            delayed(_cluster_episodes)([episodes[i] for i in split], **settings) for split in splits
+            delayed(_cluster_in_worker)([episodes[i] for i in split], model_spec, spec, settings) for split in splits
         )
     labels = [labels for part in parts for labels, _ in part]
     probabilities = [proba for part in parts for _, proba in part]
     return labels, probabilities
 
 
-def _cluster_episodes(episodes, *, model, adapter, condition, prompt, point_format, temperature, n_orderings, chunk_size,
-                      batch_size, device, dtype, device_map, prefill):
-    """Cluster ``(X, n_clusters, seed)`` episodes in this process; ``[(labels, probabilities), ...]``."""
-    loaded = load_model(model, device=device, dtype=dtype, device_map=device_map, adapter=adapter)
-    template = resolve_template(prompt)
-    results = [None] * len(episodes)
-    jobs = []  # (episode, order, prompt, n_clusters, seed) of each ordering decoded in a batch
-    for e, (X, k, seed) in enumerate(episodes):
-        # The same draws, in the same order, as in_context_clustering(X, k, random_state=seed).
-        rng = np.random.RandomState(seed)
-        orders = [np.arange(len(X))] + [rng.permutation(len(X)) for _ in range(n_orderings - 1)]
-        prompts = []
-        if chunk_size is None or chunk_size >= len(X):
-            prompts = [
-                build_prompt(X[order], k, loaded.tokenizer, template=template, condition=condition,
-                             point_format=point_format)
-                for order in orders
-            ]
-        if not prompts or not all(prompt_fits(loaded, built, k) for built in prompts):
-            results[e] = in_context_clustering(
-                X, k, model=loaded, condition=condition, prompt=prompt, point_format=point_format,
-                temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size, random_state=seed,
-            )
-            continue
-        jobs += [(e, order, built, k, int(rng.randint(_SEED_BOUND))) for order, built in zip(orders, prompts)]
-    decoded = batched_constrained_decode(
-        loaded, [job[2] for job in jobs], [job[3] for job in jobs], batch_size=batch_size, temperature=temperature,
-        seeds=[job[4] for job in jobs], prefill=prefill,
-    )
-    runs = {}
-    for (e, order, _, k, _), result in zip(jobs, decoded):
-        inverse = np.argsort(order)
-        runs.setdefault(e, []).append((result.labels[inverse], result.probabilities[inverse]))
-    for e, episode_runs in runs.items():
-        results[e] = combine_orderings(episode_runs, episodes[e][1])
-    return results
+def _cluster_in_worker(episodes, model_spec, spec, settings):
+    """One worker's share of the episodes: it loads the model itself (weights are never pickled)."""
+    return cluster_episodes(episodes, model_spec.load(), spec, **settings)

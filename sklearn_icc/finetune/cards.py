@@ -66,7 +66,7 @@ def _readme(card):
         "",
         "```python",
         "from sklearn_icc import InContextClustering",
-        f"icc = InContextClustering({card['base_model']['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER,",
+        f"icc = InContextClustering(model={card['base_model']['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER,",
         f"                          prompt={card['prompt']!r}, point_format={card['point_format']!r})",
         "```",
         "",

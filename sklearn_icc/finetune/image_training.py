@@ -167,7 +167,7 @@ def finetune_images(model="default", out="icc-image-adapter", *, images, image_e
                              curve=curve, losses=losses, steps=step, seconds=seconds, device=str(loaded.device))
     from ..cluster import InContextClustering
 
-    return InContextClustering(model, adapter=str(out), prompt=training.prompt, device=training.device,
+    return InContextClustering(model=model, adapter=str(out), prompt=training.prompt, device=training.device,
                                image_encoder=trained_encoder)
 
 
@@ -252,7 +252,7 @@ def write_image_adapter_card(out, *, base, encoder, episodes, lora, training, cu
         f"`{PROJECTOR_FILE}`.\n\n```python\nfrom sklearn_icc import InContextClustering\n"
         "from sklearn_icc.vision import ImageEncoder\n"
         f"encoder = ImageEncoder(**card['image_encoder'] | {{'projector_weights': PATH_OF_THIS_FOLDER + '/{PROJECTOR_FILE}'}})\n"
-        f"icc = InContextClustering({base['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER, image_encoder=encoder)\n"
+        f"icc = InContextClustering(model={base['model']!r}, n_clusters=3, adapter=PATH_OF_THIS_FOLDER, image_encoder=encoder)\n"
         f"```\n\n- steps: {steps} ({steps * training.batch_size} episodes), {round(float(seconds), 1)} s on {device}\n"
     )
     return card

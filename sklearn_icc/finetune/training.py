@@ -121,7 +121,7 @@ def finetune(
     from ..cluster import AttentionSpectralClustering, InContextClustering
 
     kind = InContextClustering if estimator == "icc" else AttentionSpectralClustering
-    return kind(model, adapter=str(out), prompt=training.prompt, point_format=training.point_format,
+    return kind(model=model, adapter=str(out), prompt=training.prompt, point_format=training.point_format,
                 device=training.device)
 
 

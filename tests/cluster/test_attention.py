@@ -58,7 +58,7 @@ def test_spectral_labels_recover_blocks_and_eigengap_sees_them():
 @pytest.mark.parametrize("affinity", ["attention", "hidden"])
 @pytest.mark.parametrize("layer", [0, -1, "auto"])
 def test_fit_sets_labels_affinity_and_layer(tiny_model, X, affinity, layer):
-    asc = AttentionSpectralClustering(tiny_model, 3, layer=layer, affinity=affinity, random_state=0).fit(X)
+    asc = AttentionSpectralClustering(3, model=tiny_model, layer=layer, affinity=affinity, random_state=0).fit(X)
     assert asc.labels_.dtype == np.int64 and asc.labels_.shape == (15,)
     assert asc.labels_.min() >= 0 and asc.labels_.max() <= 2
     A = asc.affinity_matrix_
@@ -72,7 +72,7 @@ def test_fit_sets_labels_affinity_and_layer(tiny_model, X, affinity, layer):
 
 def test_function_matches_estimator(tiny_model, X):
     labels, A, layer, _ = attention_spectral_clustering(X, 3, model=tiny_model, layer=1, random_state=0)
-    asc = AttentionSpectralClustering(tiny_model, 3, layer=1, random_state=0).fit(X)
+    asc = AttentionSpectralClustering(3, model=tiny_model, layer=1, random_state=0).fit(X)
     np.testing.assert_array_equal(labels, asc.labels_)
     np.testing.assert_allclose(A, asc.affinity_matrix_)
 
@@ -85,24 +85,24 @@ def test_all_layer_affinities_from_one_pass(tiny_model, X):
 
 
 def test_heads(tiny_model, X):
-    every = AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention").fit(X)
-    some = AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention", heads=[0, 2]).fit(X)
+    every = AttentionSpectralClustering(3, model=tiny_model, layer=0, affinity="attention").fit(X)
+    some = AttentionSpectralClustering(3, model=tiny_model, layer=0, affinity="attention", heads=[0, 2]).fit(X)
     assert some.labels_.shape == (15,)
     assert not np.allclose(every.affinity_matrix_, some.affinity_matrix_)
     with pytest.raises(ValueError, match="heads="):
-        AttentionSpectralClustering(tiny_model, 3, layer=0, affinity="attention", heads=[9]).fit(X)
+        AttentionSpectralClustering(3, model=tiny_model, layer=0, affinity="attention", heads=[9]).fit(X)
 
 
 def test_defaults_are_the_measured_best(tiny_model):
     asc = AttentionSpectralClustering()
     assert (asc.layer, asc.affinity) == (9, "hidden")
     with pytest.raises(ValueError, match="layer=9 is out of range for a model with 2 layers"):
-        AttentionSpectralClustering(tiny_model, 2).fit(np.zeros((4, 2)))
+        AttentionSpectralClustering(2, model=tiny_model).fit(np.zeros((4, 2)))
 
 
 def test_layer_out_of_range(tiny_model, X):
     with pytest.raises(ValueError, match="layer=2 is out of range for a model with 2 layers"):
-        AttentionSpectralClustering(tiny_model, 3, layer=2).fit(X)
+        AttentionSpectralClustering(3, model=tiny_model, layer=2).fit(X)
 
 
 @pytest.mark.parametrize(
@@ -115,11 +115,11 @@ def test_layer_out_of_range(tiny_model, X):
 )
 def test_bad_input_is_checked_like_the_generative_estimator(tiny_model, bad, match):
     with pytest.raises(ValueError, match=match):
-        AttentionSpectralClustering(tiny_model, 3, layer=0).fit(bad)
+        AttentionSpectralClustering(3, model=tiny_model, layer=0).fit(bad)
 
 
 def test_pickle_leaves_the_weights_out(tiny_model, X):
-    asc = AttentionSpectralClustering(tiny_model, 3, layer=0, random_state=0).fit(X)
+    asc = AttentionSpectralClustering(3, model=tiny_model, layer=0, random_state=0).fit(X)
     data = pickle.dumps(asc)
     assert len(data) < 20_000
     np.testing.assert_array_equal(pickle.loads(data).labels_, asc.labels_)
@@ -131,7 +131,7 @@ def test_grid_search_over_layer_and_prompt_with_ari(tiny_model):
     X = np.vstack([e[0] for e in episodes])
     y = np.concatenate([e[1] for e in episodes])
     search = GridSearchCV(
-        AttentionSpectralClustering(tiny_model, 2, random_state=0),
+        AttentionSpectralClustering(2, model=tiny_model, random_state=0),
         {"layer": [0, 1], "prompt": ["paper", "short"]},
         scoring=make_fitted_labels_scorer(),
         cv=episode_splits([10, 10]),
@@ -140,7 +140,7 @@ def test_grid_search_over_layer_and_prompt_with_ari(tiny_model):
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     # Each split's score is the ARI of that episode's own fit.
-    first = AttentionSpectralClustering(tiny_model, 2, layer=0, random_state=0).fit(X[:10])
+    first = AttentionSpectralClustering(2, model=tiny_model, layer=0, random_state=0).fit(X[:10])
     assert search.cv_results_["split0_test_score"][0] == pytest.approx(adjusted_rand_score(y[:10], first.labels_))
 
 
@@ -152,7 +152,7 @@ def test_grid_search_without_labels(tiny_model):
         return eigengap_score(estimator.affinity_matrix_, estimator.n_clusters)
 
     search = GridSearchCV(
-        AttentionSpectralClustering(tiny_model, 2, random_state=0),
+        AttentionSpectralClustering(2, model=tiny_model, random_state=0),
         {"layer": [0, 1]},
         scoring=eigengap,
         cv=episode_splits([12]),

@@ -21,7 +21,7 @@ def X():
 
 
 def test_fit_sets_valid_labels_and_fitted_state(tiny_model, X):
-    icc = InContextClustering(tiny_model, n_clusters=3, device="auto").fit(X)
+    icc = InContextClustering(model=tiny_model, n_clusters=3, device="auto").fit(X)
     assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (20,)
     assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
     assert icc.label_probabilities_.shape == (20, 3)
@@ -35,13 +35,13 @@ def test_fit_sets_valid_labels_and_fitted_state(tiny_model, X):
 
 
 def test_fit_predict_equals_labels(tiny_model, X):
-    icc = InContextClustering(tiny_model, n_clusters=3)
+    icc = InContextClustering(model=tiny_model, n_clusters=3)
     np.testing.assert_array_equal(icc.fit_predict(X), icc.labels_)
 
 
 def test_function_and_estimator_agree(tiny_model, X):
     labels, proba = in_context_clustering(X, 3, model=tiny_model)
-    icc = InContextClustering(tiny_model, 3).fit(X)
+    icc = InContextClustering(3, model=tiny_model).fit(X)
     np.testing.assert_array_equal(labels, icc.labels_)
     np.testing.assert_allclose(proba, icc.label_probabilities_)
 
@@ -49,18 +49,18 @@ def test_function_and_estimator_agree(tiny_model, X):
 @pytest.mark.parametrize("point_format", ["paper", "compact"])
 @pytest.mark.parametrize("prompt", ["paper", "short", PromptTemplate(system=None, instruction="{k} groups: {points}")])
 def test_prompts_and_formats(tiny_model, X, prompt, point_format):
-    labels = InContextClustering(tiny_model, 2, prompt=prompt, point_format=point_format).fit_predict(X)
+    labels = InContextClustering(2, model=tiny_model, prompt=prompt, point_format=point_format).fit_predict(X)
     assert labels.shape == (20,) and set(labels.tolist()) <= {0, 1}
 
 
 def test_condition_changes_the_prompt(tiny_model, X):
-    plain = InContextClustering(tiny_model, 2).fit(X)
-    conditioned = InContextClustering(tiny_model, 2, condition="the second feature").fit(X)
+    plain = InContextClustering(2, model=tiny_model).fit(X)
+    conditioned = InContextClustering(2, model=tiny_model, condition="the second feature").fit(X)
     assert conditioned.n_prompt_tokens_ == plain.n_prompt_tokens_ + len(" based on the second feature")
 
 
 def test_free_decoding_warns_and_counts(tiny_model, X):
-    icc = InContextClustering(tiny_model, 2, decoding="free")
+    icc = InContextClustering(2, model=tiny_model, decoding="free")
     with pytest.warns(RuntimeWarning, match="Free decoding failed"):
         icc.fit(X)
     assert icc.n_decoding_failures_ == 20  # a random model writes no list
@@ -68,18 +68,18 @@ def test_free_decoding_warns_and_counts(tiny_model, X):
 
 
 def test_sampling_follows_random_state(tiny_model, X):
-    a = InContextClustering(tiny_model, 3, temperature=5.0, random_state=0).fit_predict(X)
-    b = InContextClustering(tiny_model, 3, temperature=5.0, random_state=0).fit_predict(X)
+    a = InContextClustering(3, model=tiny_model, temperature=5.0, random_state=0).fit_predict(X)
+    b = InContextClustering(3, model=tiny_model, temperature=5.0, random_state=0).fit_predict(X)
     np.testing.assert_array_equal(a, b)
 
 
 def test_single_cluster(tiny_model, X):
-    icc = InContextClustering(tiny_model, n_clusters=1).fit(X)
+    icc = InContextClustering(model=tiny_model, n_clusters=1).fit(X)
     np.testing.assert_array_equal(icc.labels_, 0)
 
 
 def test_pickle_leaves_the_weights_out(tiny_model, X):
-    icc = InContextClustering(tiny_model, 3).fit(X)
+    icc = InContextClustering(3, model=tiny_model).fit(X)
     data = pickle.dumps(icc)
     assert len(data) < 20_000
     restored = pickle.loads(data)
@@ -88,7 +88,7 @@ def test_pickle_leaves_the_weights_out(tiny_model, X):
 
 
 def test_in_a_pipeline_like_kmeans(tiny_model, X):
-    pipe = make_pipeline(StandardScaler(), InContextClustering(tiny_model, 3))
+    pipe = make_pipeline(StandardScaler(), InContextClustering(3, model=tiny_model))
     labels = pipe.fit_predict(X)
     assert labels.shape == (20,) and labels.dtype == np.int64
 
@@ -99,7 +99,7 @@ def test_grid_search_over_prompt_and_format(tiny_model):
     X = np.vstack([e[0] for e in episodes])
     y = np.concatenate([e[1] for e in episodes])
     search = GridSearchCV(
-        InContextClustering(tiny_model, 2),
+        InContextClustering(2, model=tiny_model),
         {"prompt": ["paper", "short"], "point_format": ["paper", "compact"]},
         scoring=make_fitted_labels_scorer(),
         cv=episode_splits([12, 12]),
@@ -107,7 +107,7 @@ def test_grid_search_over_prompt_and_format(tiny_model):
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
-    second = InContextClustering(tiny_model, 2).fit(X[12:])
+    second = InContextClustering(2, model=tiny_model).fit(X[12:])
     assert search.cv_results_["split1_test_score"][0] == pytest.approx(adjusted_rand_score(y[12:], second.labels_))
 
 
@@ -126,7 +126,7 @@ def test_grid_search_over_prompt_and_format(tiny_model):
 )
 def test_bad_input(tiny_model, bad, error, match):
     with pytest.raises(error, match=match):
-        InContextClustering(tiny_model, 3).fit(bad)
+        InContextClustering(3, model=tiny_model).fit(bad)
 
 
 @pytest.mark.parametrize(
@@ -143,13 +143,13 @@ def test_bad_input(tiny_model, bad, error, match):
 )
 def test_bad_parameters(tiny_model, X, params, error, match):
     with pytest.raises(error, match=match):
-        InContextClustering(tiny_model, **params).fit(X)
+        InContextClustering(model=tiny_model, **params).fit(X)
 
 
 def test_more_clusters_than_label_tokens(tiny_model):
     X = np.random.default_rng(0).normal(size=(15, 2))
     with pytest.raises(ValueError, match="n_clusters=11 is above the 10 cluster labels"):
-        InContextClustering(tiny_model, n_clusters=11).fit(X)
+        InContextClustering(model=tiny_model, n_clusters=11).fit(X)
 
 
 def test_prompt_over_the_context_window(tmp_path):
@@ -157,32 +157,32 @@ def test_prompt_over_the_context_window(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=200)
     with pytest.raises(ValueError, match=r"needs \d+ tokens .* context window of 200 tokens"):
-        InContextClustering(path, 2).fit(np.zeros((20, 2)))
+        InContextClustering(2, model=path).fit(np.zeros((20, 2)))
 
 
 def test_unloadable_model_path(tmp_path, X):
     with pytest.raises(ValueError, match="no such file or folder"):
-        InContextClustering(str(tmp_path / "missing"), 2).fit(X)
+        InContextClustering(2, model=str(tmp_path / "missing")).fit(X)
 
 
 def test_hub_id_without_opt_in(X):
     with pytest.raises(ValueError, match="downloading is off"):
-        InContextClustering("nobody/not-a-cached-model", 2).fit(X)
+        InContextClustering(2, model="nobody/not-a-cached-model").fit(X)
 
 
 def test_predict_labels_new_points_with_fitted_anchors(tiny_model, X, monkeypatch):
-    from sklearn_icc.cluster import _predict
+    from sklearn_icc.cluster import _episodes
 
-    icc = InContextClustering(tiny_model, 3).fit(X)
+    icc = InContextClustering(3, model=tiny_model).fit(X)
     X_new = X[:5] + 0.01
     seen = []
-    real = _predict.constrained_decode
+    real = _episodes.constrained_decode
 
     def spy(loaded, prompt, n_clusters, **kwargs):
         seen.append((prompt.n_points, list(kwargs["forced_labels"])))
         return real(loaded, prompt, n_clusters, **kwargs)
 
-    monkeypatch.setattr(_predict, "constrained_decode", spy)
+    monkeypatch.setattr(_episodes, "constrained_decode", spy)
     labels = icc.predict(X_new)
     proba = icc.predict_proba(X_new)
     assert labels.dtype == np.int64 and labels.shape == (5,)
@@ -199,35 +199,54 @@ def test_predict_chunks_new_points_to_fit_the_context(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=700)
     X_fit = np.random.default_rng(0).normal(size=(8, 2))
-    icc = InContextClustering(path, 2).fit(X_fit)
+    icc = InContextClustering(2, model=path).fit(X_fit)
     labels = icc.predict(np.random.default_rng(1).normal(size=(40, 2)))  # 48 points do not fit at once
     assert labels.shape == (40,) and set(labels.tolist()) <= {0, 1}
 
 
-def test_predict_when_the_anchors_fill_the_context(tmp_path):
+def test_predict_after_a_fit_that_fills_the_context_uses_representatives(tmp_path, monkeypatch):
     from conftest import build_tiny_model_dir
+
+    from sklearn_icc.cluster import _episodes
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=540)  # 20 points fit, 21 do not
     X_fit = np.zeros((20, 2))
-    icc = InContextClustering(path, 2).fit(X_fit)
-    with pytest.raises(ValueError, match="fitted points fill the model's context window"):
-        icc.predict(np.zeros((1, 2)))
+    icc = InContextClustering(2, model=path).fit(X_fit)
+    seen = []
+    real = _episodes.constrained_decode
+
+    def spy(loaded, prompt, n_clusters, **kwargs):
+        seen.append(len(kwargs["forced_labels"]))
+        return real(loaded, prompt, n_clusters, **kwargs)
+
+    monkeypatch.setattr(_episodes, "constrained_decode", spy)
+    labels = icc.predict(np.random.default_rng(1).normal(size=(30, 2)))
+    assert labels.shape == (30,) and labels.dtype == np.int64 and set(labels.tolist()) <= set(icc.labels_.tolist())
+    # At most 50 // (2 k) = 12 representatives of each cluster, never all 20 fitted points.
+    assert seen and all(n <= 12 * len(set(icc.labels_.tolist())) and n < 20 for n in seen)
+
+
+def test_predict_after_a_chunked_fit_of_many_points(tiny_model):
+    X = make_mixture(300, 3, 2, random_state=1)[0]
+    icc = InContextClustering(3, model=tiny_model, chunk_size=60, random_state=0).fit(X)
+    labels = icc.predict(X[:20])
+    assert labels.shape == (20,) and labels.min() >= 0 and labels.max() <= 2
 
 
 def test_predict_checks_features(tiny_model, X):
-    icc = InContextClustering(tiny_model, 3).fit(X)
+    icc = InContextClustering(3, model=tiny_model).fit(X)
     with pytest.raises(ValueError, match="features"):
         icc.predict(np.zeros((2, 3)))
 
 
 @pytest.mark.parametrize("n_orderings", [2, 3])
 def test_consensus_over_orderings(tiny_model, X, n_orderings):
-    icc = InContextClustering(tiny_model, 3, n_orderings=n_orderings, random_state=0).fit(X)
+    icc = InContextClustering(3, model=tiny_model, n_orderings=n_orderings, random_state=0).fit(X)
     assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (20,)
     assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
     np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
     np.testing.assert_array_equal(icc.label_probabilities_.argmax(axis=1), icc.labels_)
-    again = InContextClustering(tiny_model, 3, n_orderings=n_orderings, random_state=0).fit(X)
+    again = InContextClustering(3, model=tiny_model, n_orderings=n_orderings, random_state=0).fit(X)
     np.testing.assert_array_equal(icc.labels_, again.labels_)
 
 
@@ -248,18 +267,18 @@ def test_consensus_aligns_permuted_label_names():
 
 
 def test_chunked_fit_labels_every_point(tiny_model, monkeypatch):
-    from sklearn_icc.cluster import _predict
+    from sklearn_icc.cluster import _episodes
 
     X = make_mixture(45, 3, 2, random_state=4)[0]
     calls = []
-    real = _predict.in_context_predict
+    real = _episodes.label_after_anchors
 
-    def spy(X_anchor, anchor_labels, X_new, n_clusters, **kwargs):
-        calls.append((len(X_anchor), len(X_new), kwargs["chunk_size"]))
-        return real(X_anchor, anchor_labels, X_new, n_clusters, **kwargs)
+    def spy(anchors, anchor_labels, new, n_clusters, loaded, spec, **kwargs):
+        calls.append((len(anchors), len(new), kwargs["chunk_size"]))
+        return real(anchors, anchor_labels, new, n_clusters, loaded, spec, **kwargs)
 
-    monkeypatch.setattr(_predict, "in_context_predict", spy)
-    icc = InContextClustering(tiny_model, 3, chunk_size=15, random_state=0).fit(X)
+    monkeypatch.setattr(_episodes, "label_after_anchors", spy)
+    icc = InContextClustering(3, model=tiny_model, chunk_size=15, random_state=0).fit(X)
     assert icc.labels_.shape == (45,) and icc.labels_.dtype == np.int64
     assert icc.labels_.min() >= 0 and icc.labels_.max() <= 2
     np.testing.assert_array_equal(icc.labels_, canonical(icc.labels_))
@@ -273,14 +292,25 @@ def test_points_that_do_not_fit_one_prompt_are_chunked(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=1500)
     X = np.random.default_rng(0).normal(size=(90, 2))  # about 2600 tokens in one prompt
-    icc = InContextClustering(path, 2, random_state=0).fit(X)
+    icc = InContextClustering(2, model=path, random_state=0).fit(X)
     assert icc.labels_.shape == (90,) and set(icc.labels_.tolist()) <= {0, 1}
     assert icc.n_prompt_tokens_ < 1500
 
 
+def test_chunks_shrink_until_they_fit_unless_the_size_is_given(tmp_path):
+    from conftest import build_tiny_model_dir
+
+    path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=540)  # about 15 such points fit
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    icc = InContextClustering(2, model=path, random_state=0).fit(X)  # chunks of 50 would not fit
+    assert icc.labels_.shape == (60,) and set(icc.labels_.tolist()) <= {0, 1}
+    with pytest.raises(ValueError, match="A chunk of 40 of the 60 points needs .* give a smaller chunk_size"):
+        InContextClustering(2, model=path, chunk_size=40).fit(X)
+
+
 def test_chunk_size_below_n_clusters(tiny_model, X):
     with pytest.raises(ValueError, match="chunk_size=2 should be >= n_clusters=3"):
-        InContextClustering(tiny_model, 3, chunk_size=2).fit(X)
+        InContextClustering(3, model=tiny_model, chunk_size=2).fit(X)
 
 
 def canonical(labels):

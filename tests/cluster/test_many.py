@@ -81,7 +81,7 @@ def test_worker_tasks_pickle_without_the_model(tiny_model, episodes, monkeypatch
     in_context_clustering_many(episodes, 2, model=tiny_model, n_jobs=2)
     assert len(tasks) == 2
     for function, args, kwargs in tasks:
-        assert function is _many._cluster_episodes
+        assert function is _many._cluster_in_worker
         assert len(pickle.dumps((args, kwargs))) < 20_000
 
 
@@ -104,7 +104,7 @@ def test_device_map_loads_through_accelerate(tiny_model, tiny_loaded, episodes, 
 
 
 def test_estimator_fit_predict_many_equals_fit_predict(tiny_model, episodes):
-    icc = InContextClustering(tiny_model, n_clusters=2, device="cpu")
+    icc = InContextClustering(model=tiny_model, n_clusters=2, device="cpu")
     labels = icc.fit_predict_many(episodes, batch_size=4)
     for X, got in zip(episodes, labels):
         np.testing.assert_array_equal(got, clone(icc).fit_predict(X))
@@ -113,9 +113,9 @@ def test_estimator_fit_predict_many_equals_fit_predict(tiny_model, episodes):
 
 def test_estimator_fit_predict_many_checks(tiny_model, episodes):
     with pytest.raises(ValueError, match="decoding='constrained' only"):
-        InContextClustering(tiny_model, decoding="free").fit_predict_many(episodes)
+        InContextClustering(model=tiny_model, decoding="free").fit_predict_many(episodes)
     with pytest.raises(InvalidParameterError):
-        InContextClustering(tiny_model, n_orderings=0).fit_predict_many(episodes)
+        InContextClustering(model=tiny_model, n_orderings=0).fit_predict_many(episodes)
 
 
 def test_bad_episodes(tiny_model, episodes):

@@ -63,7 +63,7 @@ def test_adapter_serves_through_both_estimators(trained, tiny_model):
     X = np.array([[0.0], [0.1], [5.0], [5.2], [0.05]])
     labels = icc.set_params(n_clusters=2).fit(X).labels_
     assert labels.dtype == np.int64 and labels.shape == (5,) and set(labels) <= {0, 1}
-    asc = AttentionSpectralClustering(tiny_model, 2, adapter=str(out), layer=-1, random_state=0).fit(X)
+    asc = AttentionSpectralClustering(2, model=tiny_model, adapter=str(out), layer=-1, random_state=0).fit(X)
     assert asc.labels_.shape == (5,)
 
 
@@ -99,7 +99,7 @@ def test_bad_adapter_paths(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="is not an adapter directory"):
         load_model(tiny_model, device="cpu", adapter=str(tmp_path))
     with pytest.raises(ValueError, match="is not an adapter directory"):
-        InContextClustering(tiny_model, 2, adapter=str(tmp_path / "missing")).fit(np.eye(3))
+        InContextClustering(2, model=tiny_model, adapter=str(tmp_path / "missing")).fit(np.eye(3))
 
 
 def test_existing_output_directory_needs_overwrite(trained, tiny_model):

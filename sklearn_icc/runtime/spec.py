@@ -1,0 +1,96 @@
+"""The resolved settings of an episode: which model runs it, and how its prompt is written.
+
+An estimator turns its parameters into a :class:`ModelSpec` and a :class:`PromptSpec`
+once per ``fit`` or ``predict``; everything below takes the loaded model and the
+prompt specification, never the raw setting strings again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .embedded_prompts import build_embedded_prompt
+from .loading import load_model
+from .prompts import POINT_FORMATS, PromptTemplate, build_prompt, resolve_template
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load and where: the arguments of :func:`~sklearn_icc.runtime.load_model`.
+
+    Small and picklable, so that worker processes can load the model themselves.
+    ``model`` may also be a :class:`~sklearn_icc.runtime.LoadedModel`, used as it is.
+    """
+
+    model: object = "default"
+    adapter: object = None
+    device: str = "auto"
+    dtype: str = "auto"
+    device_map: object = None
+
+    def load(self):
+        """The :class:`~sklearn_icc.runtime.LoadedModel`, from the process's model cache."""
+        return load_model(self.model, device=self.device, dtype=self.dtype, adapter=self.adapter,
+                          device_map=self.device_map)
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """How an episode's points are written into its prompt.
+
+    Parameters
+    ----------
+    template : PromptTemplate
+        The system prompt and instruction.
+    condition : str or None, default=None
+        What to cluster by, written into the instruction.
+    point_format : {"paper", "compact"}, default="paper"
+        How numeric points are written (see :func:`~sklearn_icc.runtime.encode_points`).
+    image_encoder : ImageEncoder or None, default=None
+        When set, the points are images: each becomes a span of projected embeddings.
+
+    Examples
+    --------
+    >>> from sklearn_icc.runtime.spec import PromptSpec
+    >>> spec = PromptSpec.from_params("short", condition="size")
+    >>> spec.template.system is None, spec.condition, spec.point_format
+    (True, 'size', 'paper')
+    """
+
+    template: PromptTemplate
+    condition: str | None = None
+    point_format: str = "paper"
+    image_encoder: object = None
+
+    def __post_init__(self):
+        if self.point_format not in POINT_FORMATS:
+            raise ValueError(f"point_format must be one of {POINT_FORMATS}, got {self.point_format!r}.")
+
+    @classmethod
+    def from_params(cls, prompt="paper", condition=None, point_format="paper", image_encoder=None):
+        """Resolve an estimator's ``prompt`` (a name or a :class:`PromptTemplate`) and the rest."""
+        return cls(resolve_template(prompt), condition, point_format, image_encoder)
+
+    @property
+    def images(self):
+        """Whether the points are images."""
+        return self.image_encoder is not None
+
+    def encode(self, points, loaded):
+        """The points as :meth:`build` takes them: numeric rows unchanged, images projected
+        into ``loaded``'s embedding space (a tensor of shape (n, tokens, hidden))."""
+        if not self.images:
+            return points
+        from ..vision.encoder import encode_images
+
+        return encode_images(points, self.image_encoder, loaded)
+
+    def build(self, encoded, n_clusters, loaded):
+        """The :class:`~sklearn_icc.runtime.Prompt` of one episode, from :meth:`encode`'s output."""
+        if not self.images:
+            return build_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
+                                condition=self.condition, point_format=self.point_format)
+        from ..vision import IMAGE_MARKERS
+
+        return build_embedded_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
+                                     condition=self.condition, markers=IMAGE_MARKERS)
