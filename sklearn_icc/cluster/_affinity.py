@@ -152,7 +152,7 @@ def estimate_n_clusters(affinity, max_clusters=10):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_icc.cluster._affinity import estimate_n_clusters
+    >>> from sklearn_icc.cluster import estimate_n_clusters
     >>> blocks = np.kron(np.eye(3), np.ones((4, 4)))  # three groups of four points
     >>> np.fill_diagonal(blocks, 0)
     >>> estimate_n_clusters(blocks, max_clusters=6)

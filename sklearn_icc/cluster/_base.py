@@ -34,7 +34,8 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "max_clusters": [Interval(Integral, 2, None, closed="left")],
         "model": [str, os.PathLike],
         "adapter": [str, os.PathLike, None],
         "condition": [str, None],
@@ -47,9 +48,10 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, n_clusters, *, model, adapter, condition, prompt, point_format, random_state, device, dtype,
-                 image_encoder, verbose):
+    def __init__(self, n_clusters, *, max_clusters, model, adapter, condition, prompt, point_format, random_state,
+                 device, dtype, image_encoder, verbose):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.model = model
         self.adapter = adapter
         self.condition = condition
@@ -71,7 +73,7 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
         if self.image_encoder is not None:
             images = load_images(X)
             if reset:
-                if len(images) < self.n_clusters:
+                if self.n_clusters is not None and len(images) < self.n_clusters:
                     raise ValueError(f"n_samples={len(images)} should be >= n_clusters={self.n_clusters}.")
                 if hasattr(self, "n_features_in_"):
                     del self.n_features_in_
@@ -82,7 +84,7 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
                 "image_encoder=sklearn_icc.vision.ImageEncoder(...) to cluster images."
             )
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, ensure_min_samples=1, reset=reset)
-        if reset and X.shape[0] < self.n_clusters:
+        if reset and self.n_clusters is not None and X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         return X
 

