@@ -10,11 +10,13 @@ found), centres uniform in [-10, 10]^2, ``--episodes`` seeded episodes per k.
 ``separated``: standard deviation 0.5; ``overlapping``: 1.5. Every method is told at
 most ``--max-clusters`` (10):
 
-- ICC: the default model, zero-shot, a prompt that states no k, constrained decoding
-  that may open labels up to max_clusters (``n_clusters=None``);
-- ASC: the default model's layer-9 hidden-state affinity (one forward pass of the
-  k-free prompt), k from its eigengap (:func:`estimate_n_clusters`); "ASC, auto layer"
-  takes the layer whose own eigengap is largest;
+- ICC: ``InContextClustering(None, max_clusters=10)`` on the default model, zero-shot:
+  a prompt that states no k, constrained decoding that may open labels up to
+  max_clusters;
+- ASC: ``AttentionSpectralClustering(None, max_clusters=10)`` with ``layer=9`` (the
+  default) and ``layer="auto"``, computed as the estimator does from one forward pass
+  of the k-free prompt (:func:`layer_affinities`): k from the layer's eigengap
+  (:func:`estimate_n_clusters`); "auto" takes the layer whose own eigengap is largest;
 - GaussianMixture with the lowest BIC over k = 1..max_clusters;
 - KMeans with the best silhouette over k = 2..max_clusters;
 - HDBSCAN (min_cluster_size=4); its noise points are not a cluster.
@@ -40,24 +42,23 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from sklearn_icc import clustering_accuracy
-from sklearn_icc.cluster._affinity import estimate_n_clusters, score_layers
-from sklearn_icc.cluster._attention import DEFAULT_LAYER, layer_affinities
+from sklearn_icc import InContextClustering, clustering_accuracy
+from sklearn_icc.cluster import estimate_n_clusters, layer_affinities
+from sklearn_icc.cluster._affinity import score_layers, spectral_labels
+from sklearn_icc.cluster._attention import DEFAULT_LAYER
 from sklearn_icc.datasets import make_mixture
-from sklearn_icc.runtime import build_prompt, canonical_labels, constrained_decode, load_model
+from sklearn_icc.runtime import canonical_labels, load_model
 
 NOISE_SCALES = {"separated": 0.5, "overlapping": 1.5}
 
 
-def icc_unknown_k(loaded, X, max_clusters):
-    prompt = build_prompt(X, None, loaded.tokenizer)
-    return constrained_decode(loaded, prompt, None, max_clusters=max_clusters).labels
+def icc_unknown_k(model, X, max_clusters):
+    return InContextClustering(None, max_clusters=max_clusters, model=model, device="cpu").fit(X).labels_
 
 
-def asc_unknown_k(loaded, X, max_clusters, seed):
-    from sklearn_icc.cluster._affinity import spectral_labels
-
-    affinities = layer_affinities(X, None, model=loaded, layers="all", affinity="hidden", device="cpu")
+def asc_unknown_k(model, X, max_clusters, seed):
+    """AttentionSpectralClustering(None, layer=9) and (None, layer="auto"), from one forward pass."""
+    affinities = layer_affinities(X, None, model=model, layers="all", affinity="hidden", device="cpu")
     fixed = affinities[DEFAULT_LAYER]
     k_fixed = estimate_n_clusters(fixed, max_clusters)
     scores = score_layers(affinities, None, max_clusters=max_clusters)
@@ -97,9 +98,9 @@ def unknown_k(args):
                               center_box=(-10.0, 10.0), random_state=seed)
             timed = {}
             t = time.perf_counter()
-            timed["ICC (zero-shot, n_clusters=None)"] = icc_unknown_k(loaded, X, args.max_clusters)
+            timed["ICC (zero-shot, n_clusters=None)"] = icc_unknown_k(args.model, X, args.max_clusters)
             icc_seconds = time.perf_counter() - t
-            fixed, auto = asc_unknown_k(loaded, X, args.max_clusters, seed)
+            fixed, auto = asc_unknown_k(args.model, X, args.max_clusters, seed)
             timed[f"ASC hidden, layer {DEFAULT_LAYER}"] = fixed
             timed["ASC hidden, auto layer"] = auto
             timed["GaussianMixture, BIC"] = gmm_bic(X, args.max_clusters, seed)
