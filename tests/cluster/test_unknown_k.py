@@ -107,3 +107,10 @@ def test_default_model_with_twenty_clusters_and_unknown_k():
     assert_valid(unknown.labels_, unknown.label_probabilities_, 20, unknown.n_clusters_)
     asc = AttentionSpectralClustering(None, max_clusters=8, device="cpu", random_state=0).fit(X[:20])
     assert 2 <= asc.n_clusters_ <= 8 and asc.labels_.max() < asc.n_clusters_
+
+
+def test_many_episodes_need_a_given_k(tiny_model, X):
+    from sklearn_icc import in_context_clustering_many
+
+    with pytest.raises(ValueError, match="n_clusters should be an int >= 1"):
+        in_context_clustering_many([X, X], None, model=tiny_model)
