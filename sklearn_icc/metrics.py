@@ -80,9 +80,10 @@ def clustering_scores(y_true, y_pred):
 def make_fitted_labels_scorer(score_func=None):
     """A GridSearchCV scorer that scores the labels the clusterer gave the points it was fitted on.
 
-    ICC labels the points of its prompt (there is no ``predict``), so pair it with
+    A clusterer's ``labels_`` belong to the points it was fitted on, so pair it with
     :func:`sklearn_icc.model_selection.episode_splits`, whose splits test on the
-    points they train on.
+    points they train on. On a :class:`~sklearn.pipeline.Pipeline` the labels are the
+    final step's ``labels_``.
 
     Parameters
     ----------
@@ -108,6 +109,49 @@ def make_fitted_labels_scorer(score_func=None):
         from sklearn.metrics import adjusted_rand_score as score_func
 
     def fitted_labels_score(estimator, X, y):
-        return float(score_func(y, estimator.labels_))
+        labels = fitted_labels(estimator)
+        if y is None or len(labels) != len(y):
+            raise ValueError(
+                f"The fitted-labels scorer needs y with one label per fitted point ({len(labels)}); got "
+                f"{'no y' if y is None else len(y)}. Use cv=episode_splits(...), whose splits test on the "
+                "points they fit."
+            )
+        return float(score_func(y, labels))
 
     return fitted_labels_score
+
+
+def fitted_labels(estimator):
+    """The ``labels_`` of a fitted clusterer, or of a Pipeline's final step.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted clusterer, or a fitted Pipeline whose last step is one.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_icc.metrics import fitted_labels
+    >>> X = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> pipe = make_pipeline(StandardScaler(), KMeans(2, n_init=1, random_state=0)).fit(X)
+    >>> sorted(np.bincount(fitted_labels(pipe)).tolist())
+    [2, 2]
+    """
+    final = estimator
+    # A Pipeline (or a nested one) keeps the clusterer, and its labels_, in the last step.
+    while not hasattr(final, "labels_") and hasattr(final, "steps"):
+        final = final.steps[-1][1]
+    if not hasattr(final, "labels_"):
+        raise TypeError(
+            f"{type(estimator).__name__} has no labels_ (nor does a Pipeline's final step): "
+            "the fitted-labels scorer needs a fitted clusterer."
+        )
+    return np.asarray(final.labels_)

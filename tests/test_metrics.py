@@ -80,3 +80,43 @@ def test_bad_input():
         clustering_accuracy([0, 1], [0])
     with pytest.raises(ValueError, match="at least one"):
         clustering_accuracy([], [])
+
+
+def test_fitted_labels_scorer_reads_a_pipelines_final_step():
+    """The README's pipeline under the documented episode_splits recipe: finite scores, no NaN."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_icc.datasets import make_mixture
+    from sklearn_icc.model_selection import episode_splits
+
+    episodes = [make_mixture(30, 3, 2, df=100.0, random_state=seed) for seed in (0, 1)]
+    X = np.vstack([e[0] for e in episodes])
+    y = np.concatenate([e[1] for e in episodes])
+    pipe = make_pipeline(StandardScaler(), KMeans(n_init=3, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # GridSearchCV warns when a split's score fails
+        search = GridSearchCV(pipe, {"kmeans__n_clusters": [1, 3]}, scoring=make_fitted_labels_scorer(clustering_accuracy),
+                              cv=episode_splits([30, 30]), refit=False, error_score="raise").fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert search.best_params_ == {"kmeans__n_clusters": 3}
+    first = make_pipeline(StandardScaler(), KMeans(1, n_init=3, random_state=0)).fit(X[:30])
+    assert search.cv_results_["split0_test_score"][0] == pytest.approx(clustering_accuracy(y[:30], first[-1].labels_))
+
+
+def test_fitted_labels_scorer_refuses_what_it_cannot_score():
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = np.array([[0.0], [0.1], [5.0], [5.1]]), np.array([0, 0, 1, 1])
+    scorer = make_fitted_labels_scorer()
+    with pytest.raises(TypeError, match="no labels_"):
+        scorer(StandardScaler().fit(X), X, y)
+    km = KMeans(2, n_init=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="one label per fitted point"):
+        scorer(km, X[:3], y[:3])

@@ -10,12 +10,73 @@ import sys
 import time
 from pathlib import Path
 
+from ..cli import HelpFormatter
 from .methods import GROUPS, Method, MethodContext, get_method, resolve_methods
 from .report import markdown_table, summarize, write_pivot_csv, write_summary_csv, write_table_csv
 from .runner import read_results, run_suite
 from .suites import SUITES, get_suite
 
 RUN_SETTINGS = ("seed", "model")
+# Episodes per cell of a plain ``bench``: paper-t's 7 cells then take 140 LLM fits, minutes on
+# a CPU, where the suite's 100 per cell take hours (--full).
+CPU_EPISODES = 10
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def episodes_per_cell(suite, args):
+    """Episodes per cell for this run: --quick, --episodes, --full, else a size for a CPU."""
+    if args.quick:
+        return suite.quick_episodes
+    if args.episodes is not None:
+        return args.episodes
+    return suite.episodes if args.full else min(CPU_EPISODES, suite.episodes)
+
+
+def _pending_fits(suite, cells, episodes, methods, results_path):
+    """Fits per method that a run still has to measure (the runner resumes the rest)."""
+    from .suites import cell_id
+
+    done = {(r["cell"], r["episode"], r["method"]) for r in read_results(results_path)}
+    orderings = [suite.draw(cell, 0, 0).orderings or (None,) for cell in cells]
+    return {
+        m.name: sum(len(orderings[i]) for i, cell in enumerate(cells) for e in range(episodes)
+                    if (cell_id(cell), e, m.name) not in done)
+        for m in methods
+    }
+
+
+def estimate_seconds(suite, cells, methods, pending, context, seed=0):
+    """Seconds the pending fits should take: each method timed on one episode of the first cell.
+
+    The timed fits are warm (the model is loaded first), so the estimate leaves out the
+    one-off load; episodes vary in size (n in [10, 50]), so read it as a rough guide.
+    """
+    from .runner import measure_fit
+
+    data = suite.draw(cells[0], 0, seed)
+    per_fit = {}
+    for method in methods:
+        if pending[method.name]:
+            row = measure_fit(method, data.X, data.y, data.n_clusters, data.random_state, context, suite.standardize)
+            per_fit[method.name] = row["seconds"]
+    return sum(pending[name] * seconds for name, seconds in per_fit.items()), per_fit
+
+
+def _duration(seconds):
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def build_parser():
@@ -24,28 +85,35 @@ def build_parser():
         prog="sklearn-icc bench",
         description="Benchmark suites: classical clusterers against In-Context Clustering on seeded episodes. "
         + " ".join(f"{name}: {suite.description}" for name, suite in SUITES.items()),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("suite", nargs="?", default="paper-t", choices=list(SUITES),
-                        help="the suite to run (default: paper-t)")
-    parser.add_argument("--episodes", type=int, default=None, help="episodes per cell (default: the suite's)")
+                        help="the suite to run")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--episodes", type=_positive_int, default=None,
+                      help=f"episodes per cell (default: {CPU_EPISODES}, or fewer where the suite has fewer, "
+                      "a size for a CPU; --full for the suite's own)")
+    size.add_argument("--full", action="store_true",
+                      help="the suite's full size (paper-t: 100 episodes per cell, hours on a CPU)")
     parser.add_argument("--df", type=float, nargs="+", default=None,
-                        help="only the cells with these degrees of freedom (suites with df)")
+                        help="only the cells with these degrees of freedom, in suites with df (default: every cell)")
     parser.add_argument("--methods", nargs="+", default=["default"],
                         help="method keys or groups (" + ", ".join([*GROUPS, "default"]) + "); "
-                        "default: the suite's list")
-    parser.add_argument("--quick", action="store_true",
-                        help="the suite's smoke size: a few cells and episodes (overrides --episodes and --df)")
-    parser.add_argument("--model", default="default", help="LLM model id or local path (default: the embedded model)")
-    parser.add_argument("--device", default="auto", help="LLM device (default: auto)")
+                        "'default' is the suite's list")
+    size.add_argument("--quick", action="store_true",
+                      help="the suite's smoke size: a few cells and episodes (overrides --df)")
+    parser.add_argument("--model", default="default", help="LLM: 'default' (the embedded SmolLM2-135M-Instruct), a local folder or a .gguf file")
+    parser.add_argument("--device", default="auto", help="LLM device")
     parser.add_argument("--adapter", default=None,
-                        help="LoRA adapter directory for the *-adapter methods (default: the shipped one); "
-                        "use a separate --out per adapter, results are kept by method name")
+                        help="LoRA adapter directory for the *-adapter methods (default: adapter='default', a shipped adapter, "
+                        "and none ships yet, so pass one; "
+                        "use a separate --out per adapter, results are kept by method name)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice); 1 avoids oversubscription on a busy machine")
-    parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers for the classical methods (default: 1)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers for the classical methods")
     parser.add_argument("--out", default="benchmarks/results",
-                        help="output folder; the suite writes into OUT/<suite> (default: benchmarks/results)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed of the episodes (default: 0)")
+                        help="output folder; the suite writes into OUT/<suite>")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of the episodes")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: rewrite tables and plots from the results already there")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -123,9 +191,7 @@ def main(argv=None) -> int:
         argv = argv[1:]
     args = build_parser().parse_args(argv)
     suite = get_suite(args.suite)
-    episodes = suite.quick_episodes if args.quick else (args.episodes or suite.episodes)
-    if episodes < 1:
-        raise SystemExit("--episodes must be at least 1.")
+    episodes = episodes_per_cell(suite, args)
     try:
         methods = resolve_methods(args.methods, suite.default_methods)
     except ValueError as exc:
@@ -147,6 +213,15 @@ def main(argv=None) -> int:
     else:
         runtime = _runtime_description(methods, args)
         context = MethodContext(model=args.model, device=args.device, adapter=args.adapter)
+        pending = _pending_fits(suite, cells, episodes, methods, results_path)
+        if sum(pending.values()):
+            seconds, per_fit = estimate_seconds(suite, cells, methods, pending, context, args.seed)
+            full = "" if args.full or episodes >= suite.episodes else (
+                f"; the full suite (--full, {suite.episodes} episodes per cell) about "
+                f"{_duration(seconds * suite.episodes / episodes)}")
+            print(f"{suite.name}: {len(cells)} cells x {episodes} episodes, {sum(pending.values())} fits to run "
+                  f"(slowest: {max(per_fit, key=per_fit.get)}, {max(per_fit.values()):.2f} s a fit): about "
+                  f"{_duration(seconds)}{full}.", file=sys.stderr, flush=True)
         rows, n_fits = run_suite(suite, cells, episodes, methods, results_path, seed=args.seed, context=context,
                                  n_jobs=args.n_jobs)
     wall_seconds = time.perf_counter() - start

@@ -10,8 +10,8 @@ HDBSCAN chooses its own number of clusters and labels outliers ``-1``; the score
 better than any real cluster does).
 
 To add a variant, call :func:`register_method`. The ``*-adapter`` variants run with the
-LoRA adapter of ``sklearn-icc bench --adapter PATH`` (``context.adapter``), or the
-shipped default adapter when no path is given.
+LoRA adapter of ``sklearn-icc bench --adapter PATH`` (``context.adapter``); without a
+path they ask for ``adapter="default"``, and no default adapter ships yet.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class MethodContext:
 
     model: str = "default"
     device: str = "auto"
-    adapter: str | None = None  # for the *-adapter methods; None: the shipped default adapter
+    adapter: str | None = None  # for the *-adapter methods; None: adapter="default" (none ships yet)
 
 
 @dataclass(frozen=True)

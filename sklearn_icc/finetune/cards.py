@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
+import io
 import platform
 from datetime import datetime, timezone
 
 from .. import __version__
 from ..runtime.adapters import ADAPTER_CARD
+from ..runtime.atomic import write_json_atomic, write_text_atomic
 
 CURVE_FILE = "learning_curve.csv"
 
@@ -46,13 +47,15 @@ def write_adapter_card(out, *, base, grid, lora, training, curve, losses, steps,
         train_tokens_this_run=int(tokens), tokens_per_second=round(tokens / seconds, 1) if seconds > 0 else None,
         resumed_from=resumed_from,
     )
-    (out / ADAPTER_CARD).write_text(json.dumps(card, indent=2) + "\n")
-    with open(out / CURVE_FILE, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["step", "episodes", "heldout_accuracy", "heldout_ari"],
-                                extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(curve)
-    (out / "README.md").write_text(_readme(card))
+    # Each file is whole or absent: a resumed run and load_model read them back.
+    write_json_atomic(out / ADAPTER_CARD, card)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=["step", "episodes", "heldout_accuracy", "heldout_ari"],
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(curve)
+    write_text_atomic(out / CURVE_FILE, table.getvalue())
+    write_text_atomic(out / "README.md", _readme(card))
     return card
 
 

@@ -10,7 +10,6 @@ writes, and back-propagates the answer-only loss into the projector and the LoRA
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from ..metrics import clustering_accuracy
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
+from ..runtime.atomic import write_json_atomic, write_text_atomic
 from ..runtime.decoding import canonical_labels, constrained_decode
 from ..runtime.embedded_prompts import build_embedded_prompt, model_inputs
 from ..runtime.loading import load_model_uncached
@@ -244,8 +244,8 @@ def write_image_adapter_card(out, *, base, encoder, episodes, lora, training, cu
               "conditions": {str(c): [str(v) for v in episodes.classes[c]] for c in episodes.conditions}}
     card = run_card(base=base, lora=lora, training=training, curve=curve, losses=losses, steps=steps,
                     seconds=seconds, device=device, kind="images", image_encoder=settings, images=images)
-    (out / ADAPTER_CARD).write_text(json.dumps(card, indent=2) + "\n")
-    (out / "README.md").write_text(
+    write_json_atomic(out / ADAPTER_CARD, card)
+    write_text_atomic(out / "README.md", 
         f"# sklearn-icc image adapter for {base['name']}\n\n"
         "A LoRA adapter and an image projector trained by `sklearn_icc.finetune.finetune_images()`; "
         f"the encoder settings are in `{ADAPTER_CARD}` (`image_encoder`), the projector in "

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 from ..datasets import EpisodeGrid
@@ -184,14 +186,31 @@ def answer_only_loss(model, inputs, num_items_in_batch=None):
 
 
 def last_complete_checkpoint(folder):
-    """The newest checkpoint whose trainer state was written (the last file a save writes)."""
+    """The newest checkpoint whose trainer state was written whole (the last file a save writes).
+
+    A checkpoint whose ``trainer_state.json`` is missing, truncated or not JSON (a save
+    cut short) is skipped with a warning, for the newest complete one before it.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    done = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    if not done:
-        return None
-    return str(max(done, key=lambda p: int(p.name.split("-")[-1])))
+    candidates = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for checkpoint in sorted(candidates, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        state = checkpoint / "trainer_state.json"
+        if not state.is_file():
+            continue
+        try:
+            json.loads(state.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            warnings.warn(
+                f"Checkpoint {checkpoint} is incomplete ({state.name} is unreadable: {exc}); "
+                "resuming from an earlier one.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        return str(checkpoint)
+    return None
 
 
 def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, progress):

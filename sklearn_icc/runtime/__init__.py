@@ -8,6 +8,7 @@ building with point spans (:func:`build_prompt`), and decoding
 from .decoding import DecodeResult, canonical_labels, constrained_decode
 from .free_decoding import free_decode, parse_label_list
 from .devices import resolve_device, resolve_dtype
+from .faults import DeviceOutOfMemoryError, NonFiniteOutputError
 from .loading import LoadedModel, clear_model_cache, load_model
 from .prompts import (
     POINT_FORMATS,
@@ -18,12 +19,15 @@ from .prompts import (
     build_prompt,
     encode_points,
 )
-from .sources import cache_dir, resolve_model_source
+from .model_cache import cache_dir
+from .sources import resolve_model_source
 
 __all__ = [
     "AnswerFormat",
     "DecodeResult",
+    "DeviceOutOfMemoryError",
     "LoadedModel",
+    "NonFiniteOutputError",
     "POINT_FORMATS",
     "PROMPT_TEMPLATES",
     "Prompt",

@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 from .decoding import DecodeResult, _LabelScorer, answer_tokens, constrained_decode, start_answer
+from .faults import out_of_memory_advice
 
 
 class _BatchLabelScorer(_LabelScorer):
@@ -195,7 +196,7 @@ def _decode_batch(loaded, answers, n_labels, padded_prefill):
     scorer = _BatchLabelScorer(loaded, answer_tokens(loaded, n_labels).score_ids, len(live))
     passes = np.zeros(len(answers), dtype=np.int64)
     prefill = None
-    with torch.inference_mode():
+    with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()
         while live:
             fed = [answers[i].next_tokens() for i in live]

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .embedded_prompts import model_inputs
+from .faults import check_finite, out_of_memory_advice
 from .prompts import check_context_window
 
 
@@ -133,7 +134,8 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
                 raise ValueError(f"Layer {layer} returned no attention weights.")
             weights = weights[0] if head_index is None else weights[0, head_index]
             token_attention = weights.float().mean(dim=0)
-            capture.attention[layer] = (pool @ token_attention @ pool.T).tril().cpu().numpy()
+            pooled = check_finite(pool @ token_attention @ pool.T, f"attention weights of layer {layer}", model)
+            capture.attention[layer] = pooled.tril().cpu().numpy()
 
         return hook
 
@@ -141,7 +143,8 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
         def hook(module, args, output):
             states = output[0] if isinstance(output, tuple) else output
             if hidden:
-                capture.hidden[layer] = (pool @ states[0].float()).cpu().numpy()
+                pooled = check_finite(pool @ states[0].float(), f"hidden states of layer {layer}", model)
+                capture.hidden[layer] = pooled.cpu().numpy()
             if layer == last:
                 raise _StopForward
 
@@ -154,7 +157,7 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
     start = time.perf_counter()
     context = eager_attention(model) if attention else _nothing()
     try:
-        with context, torch.inference_mode():
+        with out_of_memory_advice(model), context, torch.inference_mode():
             model(**model_inputs(model, ids, prompt), use_cache=False)
     except _StopForward:
         pass

@@ -22,6 +22,7 @@ import numpy as np
 
 from .answers import LabelAnswer, TrieLabelAnswer, canonical_labels, propose_labels
 from .embedded_prompts import model_inputs
+from .faults import check_finite, out_of_memory_advice
 from .label_tokens import AnswerTokens, answer_tokens
 from .prompts import check_context_window
 
@@ -112,7 +113,7 @@ class _LabelScorer:
             logits = out.logits[rows, positions][:, self.index.to(out.logits.device)]
         self.cache = out.cache
         self.n_passes += 1
-        return logits.float().cpu().numpy()
+        return check_finite(logits.float(), "label logits", self.model).cpu().numpy()
 
     def keep(self, length):
         """Drop cached tokens beyond ``length`` (rejected guesses)."""
@@ -226,7 +227,7 @@ def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16
                           forced_labels=forced_labels)
     scorer = _LabelScorer(loaded, answer.layout.score_ids, prompt)
     prefill = None
-    with torch.inference_mode():
+    with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()
         while not answer.finished:
             ids, positions = answer.next_tokens()

@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from .decoding import DecodeResult, answer_tokens, canonical_labels
+from .faults import finite_logits_processor, out_of_memory_advice
 from .prompts import check_context_window
 
 _LIST_PATTERN = re.compile(r"\[([^\[\]]*)\]")
@@ -66,14 +67,15 @@ def free_decode(loaded, prompt, n_clusters, *, max_clusters=10, max_new_tokens=N
     check_context_window(n, prompt.n_tokens, budget, loaded.context_length)
     tokenizer = loaded.tokenizer
     input_ids = torch.as_tensor([prompt.input_ids], device=loaded.device)
-    kwargs = {"max_new_tokens": budget, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id}
+    kwargs = {"max_new_tokens": budget, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id,
+              "logits_processor": finite_logits_processor(loaded.model)}
     if temperature > 0:
         torch.manual_seed(seed)
         kwargs.update(do_sample=True, temperature=float(temperature), top_p=1.0, top_k=0)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
     start = time.perf_counter()
-    with torch.inference_mode():
+    with out_of_memory_advice(loaded.model), torch.inference_mode():
         output = loaded.model.generate(input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
     seconds = time.perf_counter() - start
     text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)

@@ -9,7 +9,8 @@ from threading import Lock
 from .adapters import merge_adapter, resolve_adapter
 from .devices import resolve_device, resolve_dtype
 from .label_tokens import label_sequences
-from .sources import converted_gguf_dir, resolve_model_source
+from .model_cache import converted_gguf_dir
+from .sources import resolve_model_source
 
 _MAX_CACHED_MODELS = 4
 _cache = OrderedDict()

@@ -125,6 +125,11 @@ def encode_points(X, point_format="paper"):
 
 def compact_scale(X):
     """Rescale each feature to integers in [-99, 99]: 10 steps per robust standard deviation."""
+    X = np.asarray(X, dtype=np.float64)
+    # Divide each feature by a power of two near its largest magnitude first (exact, and
+    # the result is scale-free): differences of values near 1e300 would overflow.
+    _, exponent = np.frexp(np.abs(X).max(axis=0, initial=0.0))
+    X = np.ldexp(X, -exponent)
     center = np.median(X, axis=0)
     q75, q25 = np.percentile(X, [75, 25], axis=0)
     scale = (q75 - q25) / 1.349

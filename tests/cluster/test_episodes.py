@@ -1,7 +1,6 @@
 """The episode mechanics: orderings, chunks and labelled anchors, on the tiny model."""
 
 import numpy as np
-import pytest
 
 from sklearn_icc import InContextClustering
 from sklearn_icc.cluster import _episodes

@@ -1,5 +1,6 @@
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -128,21 +129,44 @@ def test_wrong_setting_types_are_refused(tiny_model, tmp_path):
         finetune(tiny_model, tmp_path / "x", lora={"r": 8})
 
 
-def test_interrupted_run_resumes_from_last_complete_checkpoint(tiny_model, tmp_path):
+@pytest.mark.parametrize("cut", ["deleted", "truncated"])
+def test_interrupted_run_resumes_from_last_complete_checkpoint(tiny_model, tmp_path, cut):
     out = tmp_path / "run"
     finetune(tiny_model, out, grid=SMALL, lora=LoraSettings(r=2), training=quick(eval_every=0), progress=False)
     checkpoints = out / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-2", "checkpoint-4"]
-    # Interrupted while writing step 4: its checkpoint lacks the trainer state, the adapter is not written.
-    (checkpoints / "checkpoint-4" / "trainer_state.json").unlink()
+    # Interrupted while writing step 4: its trainer state is missing or cut short, the adapter is not written.
+    state = checkpoints / "checkpoint-4" / "trainer_state.json"
+    if cut == "deleted":
+        state.unlink()
+    else:
+        state.write_text(state.read_text()[:40])
     for name in ("adapter_model.safetensors", "adapter_config.json", ADAPTER_CARD):
         (out / name).unlink()
-    assert last_complete_checkpoint(checkpoints).endswith("checkpoint-2")
-    finetune(tiny_model, out, grid=SMALL, lora=LoraSettings(r=2), training=quick(eval_every=0), resume=True,
-             progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert last_complete_checkpoint(checkpoints).endswith("checkpoint-2")
+    assert sum("checkpoint-4 is incomplete" in str(w.message) for w in caught) == (cut == "truncated")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        finetune(tiny_model, out, grid=SMALL, lora=LoraSettings(r=2), training=quick(eval_every=0), resume=True,
+                 progress=False)
     card = json.loads((out / ADAPTER_CARD).read_text())
     assert card["steps"] == 4 and card["resumed_from"].endswith("checkpoint-2")
     shutil.rmtree(out)
+
+
+def test_a_truncated_trainer_state_is_skipped_with_a_warning(tmp_path):
+    for step, text in ((2, '{"global_step": 2}'), (4, '{"global_step": 4}'), (6, '{"global_st')):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(text)
+    with pytest.warns(RuntimeWarning, match=r"checkpoint-6 is incomplete \(trainer_state.json is unreadable"):
+        assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
+    (tmp_path / "checkpoint-4" / "trainer_state.json").write_bytes(b"\xff\xfe")
+    with pytest.warns(RuntimeWarning) as record:
+        assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-2")
+    assert ["checkpoint-6 is incomplete" in str(w.message) for w in record] == [True, False]
+    assert "checkpoint-4 is incomplete" in str(record[1].message)
 
 
 def test_default_adapter_is_named_when_not_shipped(monkeypatch, tmp_path):

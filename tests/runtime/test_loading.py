@@ -113,3 +113,28 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
 def test_model_must_be_a_string_or_path():
     with pytest.raises(TypeError, match="model must be a string or a path"):
         resolve_model_source(42)
+
+
+@pytest.mark.parametrize("spec", ["models/missing", "weights/tiny.safetensors", "a/b/c", "missing.gguf"])
+def test_missing_relative_path_says_it_is_missing(spec, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    with pytest.raises(ValueError, match=r"no such file or folder \(.*\)\.$") as info:
+        resolve_model_source(spec)
+    assert "hub id" not in str(info.value)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_missing_bare_name_is_neither_a_path_nor_a_hub_id(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"no such file or folder .*not a hub id of the form organisation/name"):
+        resolve_model_source("tiny-llama")
+
+
+def test_default_cache_dir_is_the_platform_user_cache(monkeypatch, tmp_path):
+    from platformdirs import user_cache_dir
+
+    monkeypatch.delenv("SKLEARN_ICC_CACHE", raising=False)
+    assert sources.cache_dir() == sources.Path(user_cache_dir("sklearn-icc", appauthor=False))
+    monkeypatch.setenv("SKLEARN_ICC_CACHE", "~/somewhere")
+    assert sources.cache_dir() == sources.Path.home() / "somewhere"

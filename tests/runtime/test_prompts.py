@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -110,3 +112,14 @@ def test_templates_that_cannot_leave_k_out():
         build_prompt(np.zeros((2, 1)), None, build_char_tokenizer(), template=template)
     with pytest.raises(ValueError, match="instruction_unknown_k must contain"):
         PromptTemplate(instruction="{k} groups: {points}", instruction_unknown_k="{k}: {points}")
+
+
+@pytest.mark.parametrize("exponent", [-996, 996, 1020])  # about 1e-300, 1e300, 1e307: exact powers of two
+def test_compact_scale_is_warning_free_and_scale_free_at_extreme_magnitudes(exponent):
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    X[:, 2] = 1.0  # a constant feature
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings fail the test
+        scaled = compact_scale(np.ldexp(X, exponent))
+    np.testing.assert_array_equal(scaled, compact_scale(X))
+    assert scaled.dtype == np.int64 and np.abs(scaled).max() <= 99

@@ -170,3 +170,33 @@ def test_cli_runs_the_real_suite_through_a_scaler_and_a_registered_method(tiny_m
     assert summary["settings"]["standardize"] is True
     kmeans_wine = next(r for r in summary["summary"] if r["method"] == "kmeans" and r["dataset"] == "wine")
     assert kmeans_wine["ari"] > 0.5  # standardised wine separates well
+
+
+def test_a_plain_bench_is_sized_for_a_cpu_and_says_how_long_first(tmp_path, capsys):
+    from sklearn_icc.benchmarking.command import CPU_EPISODES
+
+    out = tmp_path / "plain"
+    assert main(["paper-t", "--methods", "kmeans", "chance", "--out", str(out), "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    n_fits = 7 * CPU_EPISODES * 2
+    assert f"paper-t: 7 cells x {CPU_EPISODES} episodes, {n_fits} fits to run" in err
+    assert "the full suite (--full, 100 episodes per cell) about" in err
+    with open(out / "paper-t" / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == n_fits
+
+
+def test_bench_size_flags():
+    from sklearn_icc.benchmarking.command import CPU_EPISODES, build_parser, episodes_per_cell
+    from sklearn_icc.benchmarking.suites import get_suite
+
+    suite = get_suite("paper-t")
+
+    def episodes(*argv):
+        return episodes_per_cell(suite, build_parser().parse_args(["paper-t", *argv]))
+
+    assert episodes() == CPU_EPISODES < suite.episodes
+    assert episodes("--full") == suite.episodes
+    assert episodes("--episodes", "7") == 7
+    assert episodes("--quick") == suite.quick_episodes
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["paper-t", "--full", "--episodes", "3"])

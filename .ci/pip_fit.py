@@ -1,0 +1,20 @@
+"""After `pip install .` and `sklearn-icc fetch-model` in a clean venv: the installed package fits with the default model."""
+
+import time
+from pathlib import Path
+import sys
+
+import numpy as np
+
+import sklearn_icc
+from sklearn_icc import InContextClustering
+from sklearn_icc.datasets import make_mixture
+
+installed = Path(sklearn_icc.__file__).resolve()
+assert Path(sys.prefix).resolve() in installed.parents, f"imported {installed}, not the venv's copy"
+X, y = make_mixture(20, 3, 2, random_state=0)
+start = time.perf_counter()
+labels = InContextClustering(n_clusters=3).fit_predict(X)
+assert labels.dtype == np.int64 and labels.shape == (20,) and labels.min() >= 0 and labels.max() <= 2, labels
+print(f"sklearn-icc {sklearn_icc.__version__} from {installed.parent}: 20 points labelled {labels.tolist()} "
+      f"with the default model in {time.perf_counter() - start:.1f} s")
