@@ -65,7 +65,7 @@ _ENTRIES = {
     "layer": """layer : int or "auto", default=9
     0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
     the largest eigengap at ``n_clusters`` of the normalised Laplacian (no labels
-    needed). The default, layer 9 of 30, was the best fixed layer of the default
+    needed; with ``n_clusters=None``, at each layer's own estimated k). The default, layer 9 of 30, was the best fixed layer of the default
     model (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
     search ``layer`` with ``GridSearchCV`` or use ``"auto"``.""",
     "affinity": """affinity : {"attention", "hidden"}, default="hidden"

@@ -89,8 +89,9 @@ class InContextClustering(_BaseLLMClustering):
     ----------
     labels_ : ndarray of shape (n_samples,), dtype int64
         Cluster label of each point, in ``0..n_clusters_-1``.
-    label_probabilities_ : ndarray of shape (n_samples, n_clusters_)
-        The model's probability of each label at each point (one-hot for ``"free"``).
+    label_probabilities_ : ndarray of shape (n_samples, k)
+        The model's probability of each label at each point (one-hot for ``"free"``);
+        ``k`` is ``n_clusters_``.
     n_clusters_ : int
         The number of clusters: ``n_clusters``, or with ``n_clusters=None`` the number
         of labels the model used (``predict`` then states this k in its prompts).
