@@ -114,3 +114,12 @@ def test_many_episodes_need_a_given_k(tiny_model, X):
 
     with pytest.raises(ValueError, match="n_clusters should be an int >= 1"):
         in_context_clustering_many([X, X], None, model=tiny_model)
+
+
+def test_free_decoding_with_unknown_k_counts_its_failures(tiny_model, X):
+    # A random tiny model writes no list: every point fails, gets the one imputed label, and is counted.
+    with pytest.warns(RuntimeWarning, match="Free decoding failed"):
+        icc = InContextClustering(None, decoding="free", model=tiny_model).fit(X[:6])
+    assert icc.n_decoding_failures_ == 6
+    assert icc.n_clusters_ == 1 and icc.label_probabilities_.shape == (6, 1)
+    assert (icc.labels_ == 0).all()
