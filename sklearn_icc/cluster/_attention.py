@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture import capture_points, n_decoder_layers
+from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._affinity import (
     affinity_from_attention,
     affinity_from_hidden,
@@ -46,7 +47,7 @@ def point_affinities(points, n_clusters, loaded, spec, layers, *, affinity="hidd
 @fill_doc
 def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="all", affinity="hidden", heads=None,
                      condition=None, prompt="paper", point_format="paper", device="auto", dtype="auto",
-                     image_encoder=None):
+                     image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
     """Point affinity matrices at several layers, from one forward pass.
 
     The parameters are validated as :class:`AttentionSpectralClustering` validates
@@ -68,6 +69,7 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
     %(device)s
     %(dtype)s
     %(image_encoder)s
+    %(max_text_tokens)s
 
     Returns
     -------
@@ -86,11 +88,13 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
     estimator = AttentionSpectralClustering(
         n_clusters, model=model, adapter=adapter, affinity=affinity, heads=heads, condition=condition, prompt=prompt,
         point_format=point_format, device=device, dtype=dtype, image_encoder=image_encoder,
+        max_text_tokens=max_text_tokens,
     )
     estimator._validate_params()
     points = estimator._validate_points(X)
     estimator._check_layer_and_heads()
     loaded, spec = estimator._resolve_runtime()
+    estimator._check_texts(points, loaded, spec)
     wanted = list(range(n_decoder_layers(loaded))) if isinstance(layers, str) else list(layers)
     return point_affinities(points, n_clusters, loaded, spec, wanted, affinity=affinity, heads=heads)
 
@@ -99,7 +103,7 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
 def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None,
                                   layer=DEFAULT_LAYER, affinity="hidden", heads=None, condition=None, prompt="paper",
                                   point_format="paper", random_state=None, device="auto", dtype="auto",
-                                  image_encoder=None):
+                                  image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
     This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
@@ -131,9 +135,9 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
     (array([0, 1, 0, 1]), 15)
     """
     estimator = AttentionSpectralClustering(
-        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity, heads=heads, condition=condition,
-        prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-        image_encoder=image_encoder,
+        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity,
+        heads=heads, condition=condition, prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
+        image_encoder=image_encoder, max_text_tokens=max_text_tokens,
     ).fit(X)
     return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
 
@@ -174,7 +178,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     n_features_in_ : int
         Number of features seen during fit (numeric data only).
     X_fit_ : ndarray of shape (n_samples, n_features)
-        The fitted points, the anchors of ``predict``.
+        The fitted points, the anchors of ``predict`` (texts: a 1-D object array).
     device_ : str
         The device the model ran on.
     dtype_ : str
@@ -211,10 +215,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, layer=DEFAULT_LAYER,
                  heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
-                 random_state=None, device="auto", dtype="auto", image_encoder=None, verbose=0):
-        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+                 random_state=None, device="auto", dtype="auto", image_encoder=None,
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
+        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
+                         prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-                         image_encoder=image_encoder, verbose=verbose)
+                         image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
@@ -235,7 +241,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
             The points.
         y : Ignored
             Not used, present for API consistency.
@@ -248,6 +254,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         X = self._validate_points(X)
         self._check_layer_and_heads()
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         auto = isinstance(self.layer, str)
         if (auto or self.n_clusters is None) and len(X) < 2:
             raise ValueError("layer='auto' and n_clusters=None read an eigengap, which needs n_samples >= 2.")
@@ -281,7 +288,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -290,8 +297,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         check_is_fitted(self)
         X = self._new_points(X)
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
-        if not spec.images and not _fits(loaded, spec, np.vstack([anchors, X[:DEFAULT_CHUNK_SIZE]]), self.n_clusters):
+        if not spec.images and not _fits(loaded, spec, np.concatenate([anchors, X[:DEFAULT_CHUNK_SIZE]]),
+                                         self.n_clusters):
             keep = representatives(anchors, anchor_labels, DEFAULT_CHUNK_SIZE, self.n_clusters_)
             anchors, anchor_labels = anchors[keep], anchor_labels[keep]
         members = np.eye(self.n_clusters_)[anchor_labels]  # (n_anchors, k)
@@ -299,7 +308,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         start, size = 0, DEFAULT_CHUNK_SIZE
         while start < len(X):
             stop = min(len(X), start + size)
-            points = list(anchors) + list(X[start:stop]) if spec.images else np.vstack([anchors, X[start:stop]])
+            points = list(anchors) + list(X[start:stop]) if spec.images else np.concatenate([anchors, X[start:stop]])
             if not spec.images and not _fits(loaded, spec, points, self.n_clusters) and size > 1:
                 size //= 2
                 continue
@@ -317,7 +326,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -334,7 +343,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
         y : Ignored
 
         Returns

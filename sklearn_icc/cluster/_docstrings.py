@@ -61,7 +61,10 @@ _ENTRIES = {
     Cluster images: ``X`` is then a list of PIL images, arrays ``(H, W[, C])`` or
     file paths, and each image becomes a span of projected embeddings between
     ``<image>`` markers in the prompt (needs the ``[vision]`` extra; see
-    :ref:`images_guide`). ``None``: ``X`` is numeric.""",
+    :ref:`images_guide`). ``None``: ``X`` is numeric, or texts.""",
+    "max_text_tokens": """max_text_tokens : int or None, default=128
+    When ``X`` is texts, each is cut to this many tokens, with a warning naming how
+    many were cut; ``None`` keeps them whole (see :ref:`texts_guide`).""",
     "layer": """layer : int or "auto", default=9
     0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
     the largest eigengap at ``n_clusters`` of the normalised Laplacian (no labels
@@ -78,9 +81,9 @@ _ENTRIES = {
     "verbose": """verbose : int, default=0
     Above 0, progress bars over the orderings and chunks of a long fit, and over the
     prompts of ``predict``.""",
-    "X": """X : array-like of shape (n_samples, n_features), or list of images
-    Finite numeric data (sparse input is rejected), or images when
-    ``image_encoder`` is given.""",
+    "X": """X : array-like of shape (n_samples, n_features), list of images, or list of texts
+    Finite numeric data (sparse input is rejected), images when ``image_encoder``
+    is given, or texts: a 1-D list, array or Series of strings.""",
 }
 
 
@@ -98,11 +101,11 @@ def _block(*names):
 # The parameter lists of the estimators, in signature order; their functions share them.
 PARAMETER_DOCS["icc_parameters"] = _block(
     "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature",
-    "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder",
+    "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(
     "n_clusters", "max_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt",
-    "point_format", "asc_random_state", "device", "dtype", "image_encoder",
+    "point_format", "asc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 
 

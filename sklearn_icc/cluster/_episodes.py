@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from ..runtime import canonical_labels, constrained_decode, free_decode
 from ..runtime.batching import batched_constrained_decode
 from ..runtime.decoding import answer_tokens, prompt_fits
+from ..runtime.spec import is_texts
 from ._consensus import canonical_order, combine_orderings
 
 DEFAULT_CHUNK_SIZE = 50  # points per prompt when all of them do not fit in one
@@ -173,12 +174,16 @@ def cluster_in_chunks(X, n_clusters, loaded, spec, chunk_size, decode_first, *, 
 
 def representatives(X, labels, chunk_size, n_clusters):
     """Indices of up to ``chunk_size // (2 n_clusters)`` points per cluster (at least one),
-    those nearest their cluster's coordinate-wise median, in increasing order."""
+    those nearest their cluster's coordinate-wise median (texts: the shortest, which
+    leave the most room), in increasing order."""
     per_cluster = max(1, chunk_size // (2 * n_clusters))
     chosen = []
     for cluster in np.unique(labels):
         members = np.flatnonzero(labels == cluster)
-        distance = np.abs(X[members] - np.median(X[members], axis=0)).sum(axis=1)
+        if is_texts(X):
+            distance = np.array([len(text) for text in X[members]])
+        else:
+            distance = np.abs(X[members] - np.median(X[members], axis=0)).sum(axis=1)
         chosen.extend(members[np.argsort(distance, kind="stable")[:per_cluster]].tolist())
     return np.sort(np.asarray(chosen, dtype=np.int64))
 
@@ -221,7 +226,7 @@ def _label_rows(anchors, canonical, new, n_clusters, loaded, spec, chunk_size, t
         while start < len(new):
             size = min(size, len(new) - start)
             stop = start + size
-            built = spec.build(np.vstack([anchors, new[start:stop]]), n_clusters, loaded)
+            built = spec.build(np.concatenate([anchors, new[start:stop]]), n_clusters, loaded)
             if not prompt_fits(loaded, built, n_clusters):
                 if size == 1:
                     raise ValueError(

@@ -11,10 +11,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.decoding import prompt_fits
+from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
+from ._texts import looks_like_texts
 
 DECODINGS = ("constrained", "free")
 
@@ -23,7 +25,7 @@ DECODINGS = ("constrained", "free")
 def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
                           prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
                           chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
-                          return_details=False):
+                          max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, return_details=False):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
 
     This is ``InContextClustering(n_clusters, ...).fit(X)``: the same validation and
@@ -60,9 +62,11 @@ def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", 
     (4, 2)
     """
     estimator = InContextClustering(
-        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt, point_format=point_format,
+        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+        point_format=point_format,
         decoding=decoding, temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size,
         random_state=random_state, device=device, dtype=dtype, image_encoder=image_encoder,
+        max_text_tokens=max_text_tokens,
     ).fit(X)
     if return_details:
         details = {**estimator._fit_details, "loaded": estimator._resolve_runtime()[0]}
@@ -106,7 +110,8 @@ class InContextClustering(_BaseLLMClustering):
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them (or, when they fill the context,
         representatives of each cluster) as labelled anchors before the new points.
-        For images, the list of fitted images (RGB PIL images).
+        For images, the list of fitted images (RGB PIL images); for texts, a 1-D
+        object array of the fitted texts.
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
@@ -148,10 +153,12 @@ class InContextClustering(_BaseLLMClustering):
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
                  prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
-                 chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None, verbose=0):
-        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+                 chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
+        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
+                         prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-                         image_encoder=image_encoder, verbose=verbose)
+                         image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.decoding = decoding
         self.temperature = temperature
         self.n_orderings = n_orderings
@@ -163,7 +170,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
             Numeric data without NaN or inf (sparse input is rejected), or images when
             ``image_encoder`` is set.
         y : Ignored
@@ -186,6 +193,7 @@ class InContextClustering(_BaseLLMClustering):
                 f"{name}={cap} is above the {loaded.max_clusters} cluster labels that the model "
                 f"{loaded.name!r} can write (labels 0..{loaded.max_clusters - 1})."
             )
+        self._check_texts(X, loaded, spec)
         run = cluster_episode(
             X, self.n_clusters, loaded, spec, rng=check_random_state(self.random_state), decoding=self.decoding,
             temperature=self.temperature, n_orderings=self.n_orderings, chunk_size=self.chunk_size,
@@ -247,20 +255,23 @@ class InContextClustering(_BaseLLMClustering):
         [array([0, 0, 0, 0, 0]), array([0, 1, 1, 1, 1, 1, 1, 1])]
         """
         self._validate_params()
-        if self.decoding != "constrained" or self.image_encoder is not None:
-            raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only.")
+        X_list = list(X_list)
+        if self.decoding != "constrained" or self.image_encoder is not None or any(map(looks_like_texts, X_list)):
+            raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only; "
+                             "fit texts or images one episode at a time.")
         if self.n_clusters is None:
             raise ValueError("fit_predict_many needs n_clusters: batches of episodes that find their own k are not "
                              "supported; fit each episode alone with n_clusters=None.")
         params = self.get_params()
-        for name in ("decoding", "image_encoder", "max_clusters"):
+        for name in ("decoding", "image_encoder", "max_text_tokens", "max_clusters"):
             del params[name]
-        return in_context_clustering_many(list(X_list), batch_size=batch_size, n_jobs=n_jobs, **params)[0]
+        return in_context_clustering_many(X_list, batch_size=batch_size, n_jobs=n_jobs, **params)[0]
 
     def _label_new_points(self, X):
         check_is_fitted(self)
         X = self._new_points(X)
         loaded, spec = self._resolve_runtime()
+        self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
         chunk_size = self.chunk_size or DEFAULT_CHUNK_SIZE
         if not spec.images and not _anchors_leave_room(anchors, X[:chunk_size], self.n_clusters_, loaded, spec):
@@ -286,7 +297,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -301,7 +312,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
 
         Returns
         -------
@@ -320,7 +331,7 @@ class InContextClustering(_BaseLLMClustering):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or list of images
+        X : array-like of shape (n_samples, n_features), list of images, or list of texts
         y : Ignored
 
         Returns
@@ -345,4 +356,4 @@ class InContextClustering(_BaseLLMClustering):
 
 def _anchors_leave_room(anchors, new, n_clusters, loaded, spec):
     """Whether the anchors and the first chunk of new points fit one prompt."""
-    return prompt_fits(loaded, spec.build(np.vstack([anchors, new]), n_clusters, loaded), n_clusters)
+    return prompt_fits(loaded, spec.build(np.concatenate([anchors, new]), n_clusters, loaded), n_clusters)

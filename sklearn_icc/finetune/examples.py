@@ -77,12 +77,17 @@ def training_example(loaded, X, y, n_clusters, *, template, point_format, condit
         ``False`` writes the template's k-free instruction (as ``n_clusters=None`` does
         at inference): the answer then teaches the model to choose k itself.
     """
+    prompt = build_prompt(X, n_clusters if state_k else None, loaded.tokenizer, template=template,
+                          condition=condition, point_format=point_format)
+    return example_from_prompt(loaded, prompt, y, n_clusters, label_order=label_order, eot_id=eot_id)
+
+
+def example_from_prompt(loaded, prompt, y, n_clusters, *, label_order="canonical", eot_id=None):
+    """The :class:`TrainingExample` of a built prompt (numbers or texts) and its true clusters ``y``."""
     y = np.asarray(y, dtype=np.int64)
     if y.min() < 0 or y.max() >= n_clusters:
         raise ValueError(f"Training labels must lie in 0..{n_clusters - 1}, got {y.min()}..{y.max()}.")
     targets = canonical_labels(y) if label_order == "canonical" else y
-    prompt = build_prompt(X, n_clusters if state_k else None, loaded.tokenizer, template=template, condition=condition,
-                          point_format=point_format)
     eot_id = end_of_turn_id(loaded.tokenizer) if eot_id is None else eot_id
     answer = answer_ids(loaded, targets, n_clusters, eot_id)
     input_ids = np.array(list(prompt.input_ids) + answer, dtype=np.int64)

@@ -107,7 +107,10 @@ def finetune(
     dataset = EpisodeDataset(loaded, grid, training.n_steps * training.batch_size, training, seed=training.seed)
 
     started = time.perf_counter()
-    trainer = _build_trainer(peft_model, tracked, dataset, grid, training, out / CHECKPOINTS, progress)
+    def heldout():
+        return held_out_scores(tracked, grid, training, training.n_eval_episodes)
+
+    trainer = _build_trainer(peft_model, tracked, dataset, heldout, training, out / CHECKPOINTS, progress)
     checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
     trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.perf_counter() - started
@@ -213,7 +216,8 @@ def last_complete_checkpoint(folder):
     return None
 
 
-def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, progress):
+def _build_trainer(peft_model, tracked, dataset, heldout, training, checkpoints, progress):
+    """The Trainer of a run; ``heldout()`` returns the held-out scores (a dict) at each evaluation."""
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -271,7 +275,7 @@ def _build_trainer(peft_model, tracked, dataset, grid, training, checkpoints, pr
     started = time.perf_counter()
 
     def evaluate(state):
-        scores = held_out_scores(tracked, grid, training, training.n_eval_episodes)
+        scores = heldout()
         entry = {"step": state.global_step, "episodes": state.global_step * training.batch_size, **scores}
         state.log_history.append(entry)
         if progress:

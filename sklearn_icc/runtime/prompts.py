@@ -195,6 +195,18 @@ def build_prompt(X, n_clusters, tokenizer, *, template=None, condition=None, poi
     """
     template = template or PROMPT_TEMPLATES["paper"]
     texts, open_, sep, close = encode_points(X, point_format)
+    return prompt_from_point_texts(texts, (open_, sep, close), n_clusters, tokenizer, template=template,
+                                   condition=condition)
+
+
+def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template, condition=None):
+    """Render the chat prompt whose data is ``texts`` (each point already written) and
+    locate each point's tokens; ``brackets`` is ``(open, separator, close)`` of the list.
+
+    Shared by the numeric (:func:`build_prompt`) and text
+    (:func:`~.text_prompts.build_text_prompt`) prompt builders.
+    """
+    open_, sep, close = brackets
     starts, pos = [], len(open_)
     for text in texts:
         starts.append(pos)

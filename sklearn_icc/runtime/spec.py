@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .embedded_prompts import build_embedded_prompt
 from .loading import load_model
 from .prompts import POINT_FORMATS, PromptTemplate, build_prompt, resolve_template
+from .text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, resolve_text_template
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class PromptSpec:
         How numeric points are written (see :func:`~sklearn_icc.runtime.encode_points`).
     image_encoder : ImageEncoder or None, default=None
         When set, the points are images: each becomes a span of projected embeddings.
+    text_template : PromptTemplate or None, default=None
+        The instruction for texts (points given as a 1-D object array of strings, as
+        the estimators validate them); ``None`` is the paper's, worded for texts.
+    max_text_tokens : int or None, default=128
+        Each text is cut to this many tokens (see
+        :func:`~sklearn_icc.runtime.text_prompts.cut_texts`).
 
     Examples
     --------
@@ -61,15 +70,19 @@ class PromptSpec:
     condition: str | None = None
     point_format: str = "paper"
     image_encoder: object = None
+    text_template: PromptTemplate | None = None
+    max_text_tokens: int | None = DEFAULT_MAX_TEXT_TOKENS
 
     def __post_init__(self):
         if self.point_format not in POINT_FORMATS:
             raise ValueError(f"point_format must be one of {POINT_FORMATS}, got {self.point_format!r}.")
 
     @classmethod
-    def from_params(cls, prompt="paper", condition=None, point_format="paper", image_encoder=None):
+    def from_params(cls, prompt="paper", condition=None, point_format="paper", image_encoder=None,
+                    max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
         """Resolve an estimator's ``prompt`` (a name or a :class:`PromptTemplate`) and the rest."""
-        return cls(resolve_template(prompt), condition, point_format, image_encoder)
+        return cls(resolve_template(prompt), condition, point_format, image_encoder, resolve_text_template(prompt),
+                   max_text_tokens)
 
     @property
     def images(self):
@@ -87,6 +100,9 @@ class PromptSpec:
 
     def build(self, encoded, n_clusters, loaded):
         """The :class:`~sklearn_icc.runtime.Prompt` of one episode, from :meth:`encode`'s output."""
+        if is_texts(encoded) and not self.images:
+            return build_text_prompt(list(encoded), n_clusters, loaded.tokenizer, template=self.text_template,
+                                     condition=self.condition, max_text_tokens=self.max_text_tokens)[0]
         if not self.images:
             return build_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
                                 condition=self.condition, point_format=self.point_format)
@@ -94,3 +110,8 @@ class PromptSpec:
 
         return build_embedded_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
                                      condition=self.condition, markers=IMAGE_MARKERS)
+
+
+def is_texts(points):
+    """Whether validated points are texts: a 1-D object array (of strings)."""
+    return isinstance(points, np.ndarray) and points.dtype == object and points.ndim == 1

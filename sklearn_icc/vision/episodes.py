@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from numbers import Integral
 from pathlib import Path
 
-import numpy as np
+from ..labelled_episodes import LabelledEpisodes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
-class ImageEpisodes:
+class ImageEpisodes(LabelledEpisodes):
     """Labelled images, and the clustering episodes drawn from them for training.
 
     Episode ``i`` (for a given seed) picks a condition (one label column), ``k`` of that
@@ -53,43 +52,12 @@ class ImageEpisodes:
     def __init__(self, images, label_columns, *, n_clusters=(2, 3, 4, 5), n_samples=(10, 30), conditions=None):
         from .images import as_image_list
 
-        self.images = as_image_list(images)
-        columns = label_columns if isinstance(label_columns, dict) else {None: label_columns}
-        if not columns:
-            raise ValueError("label_columns is an empty dict; give at least one column of labels.")
-        self.classes, self.labels = {}, {}
-        for name, column in columns.items():
-            if name is not None and (not isinstance(name, str) or not name.strip()):
-                raise TypeError(f"A condition (label column name) must be a non-empty string or None, got {name!r}.")
-            try:
-                values = np.asarray(column)
-            except ValueError:  # ragged: caught by the length check below
-                values = np.asarray(column, dtype=object)
-            if values.ndim != 1 or len(values) != len(self.images):
-                lengths = {repr(n): len(np.atleast_1d(np.asarray(c, dtype=object))) for n, c in columns.items()}
-                raise ValueError(
-                    f"Every label column needs one label per image ({len(self.images)} images); "
-                    f"the columns have lengths {lengths}."
-                )
-            classes, codes = np.unique(values.astype(str) if values.dtype == object else values, return_inverse=True)
-            if len(classes) < 2:
-                raise ValueError(
-                    f"The label column {name!r} has {len(classes)} class; clustering episodes need at least 2."
-                )
-            self.classes[name], self.labels[name] = classes, codes.astype(np.int64)
-        if conditions is None:
-            conditions = tuple(columns)
-        unknown = [c for c in conditions if c not in columns]
-        if unknown or not conditions:
-            raise ValueError(f"Unknown conditions {unknown}; the label columns are {list(columns)}.")
-        self.conditions = tuple(conditions)
-        ks = tuple(n_clusters)
-        if not ks or any(not isinstance(k, Integral) or k < 2 for k in ks):
-            raise ValueError(f"n_clusters must be a non-empty tuple of ints >= 2, got {n_clusters!r}.")
-        low, high = n_samples
-        if not (isinstance(low, Integral) and isinstance(high, Integral) and 2 <= low <= high):
-            raise ValueError(f"n_samples must be (low, high) with 2 <= low <= high, got {n_samples!r}.")
-        self.n_clusters, self.n_samples = ks, (int(low), int(high))
+        super().__init__(as_image_list(images), label_columns, n_clusters=n_clusters, n_samples=n_samples,
+                         conditions=conditions, item_name="image")
+
+    @property
+    def images(self):
+        return self.items
 
     @classmethod
     def from_folder(cls, path, **kwargs):
@@ -112,30 +80,3 @@ class ImageEpisodes:
             )
         return cls(files, labels, **kwargs)
 
-    def __len__(self):
-        return len(self.images)
-
-    def episode(self, index, seed=0, condition=...):
-        """``(image indices, true clusters 0..k-1, condition)`` of episode ``index``.
-
-        The same ``(seed, index)`` always gives the same episode. ``condition`` forces a
-        column (``None`` is the unnamed one); by default it is drawn from ``conditions``.
-        """
-        rng = np.random.default_rng([int(seed), int(index)])
-        if condition is ...:
-            condition = self.conditions[rng.integers(len(self.conditions))]
-        elif condition not in self.labels:
-            raise ValueError(f"Unknown condition {condition!r}; the label columns are {list(self.labels)}.")
-        codes = self.labels[condition]
-        n_classes = len(self.classes[condition])
-        k = min(int(rng.choice(self.n_clusters)), n_classes)
-        chosen = rng.choice(n_classes, size=k, replace=False)
-        pool = np.flatnonzero(np.isin(codes, chosen))
-        n = min(int(rng.integers(self.n_samples[0], self.n_samples[1] + 1)), len(pool))
-        n = max(n, k)
-        firsts = np.array([rng.choice(np.flatnonzero(codes == c)) for c in chosen])
-        rest = rng.choice(np.setdiff1d(pool, firsts), size=n - k, replace=False)
-        indices = rng.permutation(np.concatenate([firsts, rest]))
-        remap = {int(c): i for i, c in enumerate(chosen)}
-        y = np.array([remap[int(codes[i])] for i in indices], dtype=np.int64)
-        return indices.astype(np.int64), y, condition

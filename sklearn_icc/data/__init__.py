@@ -1,0 +1,48 @@
+"""Data shipped with the package: a small labelled set of texts for text clustering."""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+import numpy as np
+
+TOPIC_SENTIMENT_FILE = "topic_sentiment_texts.csv"
+
+
+def load_topic_sentiment_texts():
+    """Load 128 short texts labelled by topic and by sentiment.
+
+    Four topics (``"cooking"``, ``"sports"``, ``"technology"``, ``"travel"``) crossed
+    with two sentiments (``"negative"``, ``"positive"``), 16 texts in each of the 8
+    cells: one sentence each, such as a review or a remark, written for sklearn-icc.
+    Each text can be grouped two ways, which is what ``condition="topic"`` and
+    ``condition="sentiment"`` should tell apart.
+
+    The texts are released under CC0-1.0 (public domain dedication,
+    https://creativecommons.org/publicdomain/zero/1.0/), as the file's header says.
+
+    Returns
+    -------
+    texts : list of str
+        The 128 texts, grouped by topic then sentiment (shuffle them before use).
+    topic : ndarray of str, shape (128,)
+    sentiment : ndarray of str, shape (128,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.data import load_topic_sentiment_texts
+    >>> texts, topic, sentiment = load_topic_sentiment_texts()
+    >>> len(texts), np.unique(topic).tolist(), np.unique(sentiment).tolist()
+    (128, ['cooking', 'sports', 'technology', 'travel'], ['negative', 'positive'])
+    >>> texts[0], str(topic[0]), str(sentiment[0])
+    ('What a match! Our team scored twice in the last ten minutes and won the cup.', 'sports', 'positive')
+    """
+    source = resources.files(__package__).joinpath(TOPIC_SENTIMENT_FILE).read_text(encoding="utf-8")
+    rows = list(csv.reader(line for line in source.splitlines() if not line.startswith("#")))
+    header, rows = rows[0], rows[1:]
+    if header != ["text", "topic", "sentiment"] or any(len(row) != 3 for row in rows):
+        raise ValueError(f"{TOPIC_SENTIMENT_FILE} is malformed: expected the columns text, topic, sentiment.")
+    texts = [row[0] for row in rows]
+    return texts, np.array([row[1] for row in rows]), np.array([row[2] for row in rows])

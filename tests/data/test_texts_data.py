@@ -1,0 +1,21 @@
+from collections import Counter
+
+from sklearn_icc.data import load_topic_sentiment_texts
+from sklearn_icc.cluster._texts import validate_texts
+
+
+def test_topic_sentiment_texts_are_balanced_and_distinct():
+    texts, topic, sentiment = load_topic_sentiment_texts()
+    assert len(texts) == len(set(texts)) == len(topic) == len(sentiment) == 128
+    assert validate_texts(texts) == texts
+    cells = Counter(zip(topic, sentiment))
+    assert len(cells) == 8 and set(cells.values()) == {16}
+    assert sorted(set(topic)) == ["cooking", "sports", "technology", "travel"]
+    assert sorted(set(sentiment)) == ["negative", "positive"]
+
+
+def test_the_shipped_file_states_its_licence():
+    from importlib import resources
+
+    head = resources.files("sklearn_icc.data").joinpath("topic_sentiment_texts.csv").read_text().splitlines()[:3]
+    assert any("CC0-1.0" in line for line in head)
