@@ -123,3 +123,22 @@ def test_free_decoding_with_unknown_k_counts_its_failures(tiny_model, X):
     assert icc.n_decoding_failures_ == 6
     assert icc.n_clusters_ == 1 and icc.label_probabilities_.shape == (6, 1)
     assert (icc.labels_ == 0).all()
+
+
+TEXTS = ["a cat sleeps", "the dog barks", "stocks fell", "a kitten naps", "markets rose", "puppies play"]
+
+
+@pytest.mark.parametrize("estimator", [InContextClustering, AttentionSpectralClustering])
+def test_texts_with_unknown_k(tiny_model, estimator):
+    extra = {"layer": -1} if estimator is AttentionSpectralClustering else {}
+    fitted = estimator(None, max_clusters=4, model=tiny_model, random_state=0, **extra).fit(TEXTS)
+    assert 1 <= fitted.n_clusters_ <= 4
+    assert fitted.labels_.dtype == np.int64 and fitted.labels_.max() < fitted.n_clusters_
+    assert fitted.predict(["a bird sings"]).max() < fitted.n_clusters_
+
+
+def test_text_prompts_leave_k_out(tiny_loaded):
+    from sklearn_icc.runtime.text_prompts import build_text_prompt
+
+    prompt, _ = build_text_prompt(TEXTS, None, tiny_loaded.tokenizer)
+    assert "choose the number of groups yourself" in prompt.text and "Texts:" in prompt.text
