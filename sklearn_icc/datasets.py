@@ -101,6 +101,8 @@ class EpisodeGrid:
     :func:`make_mixture`. ``n_permutations > 1`` repeats each drawn episode with its
     rows permuted (the paper's augmented variant). ``df`` values in
     :data:`HELD_OUT_DFS` are refused unless ``allow_held_out=True``.
+    ``unknown_k_fraction`` is the share of episodes whose prompt states no k (see
+    :func:`grid_states_k`), so that an adapter learns to choose the number of clusters.
     """
 
     n_clusters: tuple = (2, 3, 4, 5)
@@ -110,6 +112,7 @@ class EpisodeGrid:
     dist: str = "t"
     n_permutations: int = 1
     allow_held_out: bool = False
+    unknown_k_fraction: float = 0.0
 
     def __post_init__(self):
         for name in ("n_clusters", "n_features", "dfs"):
@@ -127,6 +130,8 @@ class EpisodeGrid:
             raise ValueError(f"EpisodeGrid.dist must be one of {NOISE_DISTRIBUTIONS}, got {self.dist!r}.")
         if self.n_permutations < 1:
             raise ValueError(f"EpisodeGrid.n_permutations must be >= 1, got {self.n_permutations}.")
+        if not 0.0 <= self.unknown_k_fraction <= 1.0:
+            raise ValueError(f"EpisodeGrid.unknown_k_fraction must lie in [0, 1], got {self.unknown_k_fraction!r}.")
         held = sorted(set(self.dfs) & set(HELD_OUT_DFS))
         if held and self.dist == "t" and not self.allow_held_out:
             raise ValueError(
@@ -150,6 +155,19 @@ def grid_episode(grid, index, seed=0):
         order = np.random.default_rng([int(seed), base, permutation]).permutation(n)
         X, y = X[order], y[order]
     return X, y
+
+
+def grid_states_k(grid, index, seed=0):
+    """Whether the prompt of episode ``index`` states its k (else the model must choose it).
+
+    Drawn from a stream of its own, seeded by ``(seed, index)`` like the episode, so
+    that the episodes themselves do not change with ``grid.unknown_k_fraction``;
+    the permutations of one drawn mixture share it.
+    """
+    if grid.unknown_k_fraction <= 0:
+        return True
+    base = int(index) // grid.n_permutations
+    return bool(np.random.default_rng([int(seed), base, 107, 1]).random() >= grid.unknown_k_fraction)
 
 
 def _episode_shape(grid, rng):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sklearn_icc.datasets import make_mixture
+from sklearn_icc.datasets import EpisodeGrid, grid_episode, make_mixture
 
 
 @pytest.mark.parametrize("dist", ["t", "normal", "lognormal"])
@@ -35,3 +35,26 @@ def test_bad_arguments():
         make_mixture(10, 2, dist="cauchy")
     with pytest.raises(ValueError, match="df"):
         make_mixture(10, 2, df=0)
+
+
+def test_a_share_of_grid_prompts_leaves_k_out():
+    from sklearn_icc.datasets import grid_states_k
+
+    grid = EpisodeGrid(unknown_k_fraction=0.3, n_permutations=2)
+    stated = [grid_states_k(grid, i, seed=1) for i in range(2000)]
+    assert 0.25 < 1 - np.mean(stated) < 0.35
+    assert stated[0::2] == stated[1::2]  # the permutations of one mixture share it
+    assert stated == [grid_states_k(grid, i, seed=1) for i in range(2000)]
+    assert all(grid_states_k(EpisodeGrid(), i) for i in range(50))
+    assert not any(grid_states_k(EpisodeGrid(unknown_k_fraction=1.0), i) for i in range(50))
+    # The episodes themselves do not depend on the share.
+    X0, y0 = grid_episode(EpisodeGrid(), 7)
+    X1, y1 = grid_episode(EpisodeGrid(unknown_k_fraction=0.5), 7)
+    np.testing.assert_array_equal(X0, X1)
+    np.testing.assert_array_equal(y0, y1)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5])
+def test_unknown_k_fraction_must_be_a_share(fraction):
+    with pytest.raises(ValueError, match="unknown_k_fraction must lie in"):
+        EpisodeGrid(unknown_k_fraction=fraction)

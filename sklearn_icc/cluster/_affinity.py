@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from scipy.linalg import eigh
 from sklearn.cluster import spectral_clustering
 from sklearn.metrics import silhouette_score
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ..runtime import canonical_labels
 
@@ -109,12 +112,62 @@ def _normalized_laplacian_spectrum(affinity):
     return eigh(L)
 
 
+def _eigengaps(values, max_clusters):
+    """``gaps[k - 1] = lambda_{k+1} - lambda_k`` for ``k = 1 .. min(max_clusters, n - 1)``."""
+    top = min(int(max_clusters), len(values) - 1)
+    return np.diff(values[: top + 1])
+
+
 def eigengap_score(affinity, n_clusters):
     """``lambda_{k+1} - lambda_k`` of the normalised Laplacian: large when the graph has k clear clusters."""
     values, _ = _normalized_laplacian_spectrum(affinity)
-    if n_clusters >= len(values):
-        return 0.0
-    return float(values[n_clusters] - values[n_clusters - 1])
+    gaps = _eigengaps(values, n_clusters)
+    return float(gaps[n_clusters - 1]) if len(gaps) >= n_clusters else 0.0
+
+
+@validate_params(
+    {"affinity": ["array-like"], "max_clusters": [Interval(Integral, 2, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def estimate_n_clusters(affinity, max_clusters=10):
+    """The number of clusters of an affinity graph, from the eigengap of its normalised Laplacian.
+
+    With eigenvalues ``lambda_1 <= lambda_2 <= ...`` of ``I - D^-1/2 A D^-1/2``, a graph
+    of k well-separated clusters has k eigenvalues near 0 and then a jump; the estimate
+    is the k in ``2 .. max_clusters`` (and below the number of points) with the largest
+    ``lambda_{k+1} - lambda_k``. A single cluster is never returned: the first gap
+    measures how well connected the graph is, not a partition.
+
+    Parameters
+    ----------
+    affinity : array-like of shape (n_points, n_points)
+        Symmetric, non-negative and finite, such as :func:`affinity_from_attention` gives.
+    max_clusters : int, default=10
+        The largest k considered; at least 2.
+
+    Returns
+    -------
+    n_clusters : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster import estimate_n_clusters
+    >>> blocks = np.kron(np.eye(3), np.ones((4, 4)))  # three groups of four points
+    >>> np.fill_diagonal(blocks, 0)
+    >>> estimate_n_clusters(blocks, max_clusters=6)
+    3
+    """
+    A = np.asarray(affinity, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 2:
+        raise ValueError(f"affinity must be a square matrix of at least 2 points, got shape {A.shape}.")
+    if not np.isfinite(A).all() or (A < 0).any() or not np.allclose(A, A.T):
+        raise ValueError("affinity must be finite, non-negative and symmetric.")
+    if len(A) == 2:
+        return 2
+    values, _ = _normalized_laplacian_spectrum(A)
+    gaps = _eigengaps(values, max_clusters)
+    return int(np.argmax(gaps[1:])) + 2
 
 
 def silhouette_layer_score(affinity, n_clusters, random_state=None):
@@ -131,8 +184,17 @@ def silhouette_layer_score(affinity, n_clusters, random_state=None):
     return float(silhouette_score(embedding, labels))
 
 
-def score_layers(affinities, n_clusters, rule="eigengap", random_state=None):
-    """Score each layer's affinity without labels; return ``{layer: score}`` (higher is better)."""
+def score_layers(affinities, n_clusters, rule="eigengap", random_state=None, max_clusters=10):
+    """Score each layer's affinity without labels; return ``{layer: score}`` (higher is better).
+
+    ``n_clusters=None`` scores each layer at its own :func:`estimate_n_clusters`
+    (up to ``max_clusters``).
+    """
+    if n_clusters is None:
+        return {
+            layer: score_layers({layer: A}, estimate_n_clusters(A, max_clusters), rule, random_state)[layer]
+            for layer, A in affinities.items()
+        }
     if rule == "eigengap":
         return {layer: eigengap_score(A, n_clusters) for layer, A in affinities.items()}
     if rule == "silhouette":

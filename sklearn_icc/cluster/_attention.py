@@ -12,7 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture import capture_points, n_decoder_layers
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
-from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_score, score_layers, spectral_labels
+from ._affinity import (
+    affinity_from_attention,
+    affinity_from_hidden,
+    eigengap_score,
+    estimate_n_clusters,
+    score_layers,
+    spectral_labels,
+)
 from ._base import _BaseLLMClustering
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
@@ -93,10 +100,10 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
 
 
 @fill_doc
-def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER,
-                                  affinity="hidden", heads=None, condition=None, prompt="paper", point_format="paper",
-                                  random_state=None, device="auto", dtype="auto", image_encoder=None,
-                                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
+def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None,
+                                  layer=DEFAULT_LAYER, affinity="hidden", heads=None, condition=None, prompt="paper",
+                                  point_format="paper", random_state=None, device="auto", dtype="auto",
+                                  image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
     This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
@@ -128,8 +135,8 @@ def attention_spectral_clustering(X, n_clusters=3, *, model="default", adapter=N
     (array([0, 1, 0, 1]), 15)
     """
     estimator = AttentionSpectralClustering(
-        n_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity, heads=heads, condition=condition,
-        prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
+        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity,
+        heads=heads, condition=condition, prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
         image_encoder=image_encoder, max_text_tokens=max_text_tokens,
     ).fit(X)
     return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
@@ -162,7 +169,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     layer_ : int
         The 0-based layer used.
     layer_scores_ : dict of int to float
-        Label-free score per layer when ``layer="auto"``; empty otherwise.
+        Label-free score per layer when ``layer="auto"``; empty otherwise. With
+        ``n_clusters=None``, each layer is scored at its own estimated k.
+    n_clusters_ : int
+        The number of clusters: ``n_clusters``, or with ``n_clusters=None`` the k of
+        the largest eigengap of the chosen layer's affinity
+        (:func:`estimate_n_clusters`, at most ``max_clusters``).
     n_features_in_ : int
         Number of features seen during fit (numeric data only).
     X_fit_ : ndarray of shape (n_samples, n_features)
@@ -201,11 +213,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         "affinity": [StrOptions(set(AFFINITIES))],
     }
 
-    def __init__(self, n_clusters=3, *, model="default", adapter=None, layer=DEFAULT_LAYER, heads=None,
-                 affinity="hidden", condition=None, prompt="paper", point_format="paper", random_state=None,
-                 device="auto", dtype="auto", image_encoder=None,
+    def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, layer=DEFAULT_LAYER,
+                 heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
+                 random_state=None, device="auto", dtype="auto", image_encoder=None,
                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
-        super().__init__(n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
+                         prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
                          image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.layer = layer
@@ -243,19 +256,22 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         auto = isinstance(self.layer, str)
-        if auto and len(X) < 2:
-            raise ValueError("layer='auto' scores the layers by an eigengap, which needs n_samples >= 2.")
+        if (auto or self.n_clusters is None) and len(X) < 2:
+            raise ValueError("layer='auto' and n_clusters=None read an eigengap, which needs n_samples >= 2.")
         layers = list(range(n_decoder_layers(loaded))) if auto else [self.layer]
         affinities = point_affinities(X, self.n_clusters, loaded, spec, layers, affinity=self.affinity,
                                       heads=self.heads)
         random_state = check_random_state(self.random_state)
         if auto:
-            scores = score_layers(affinities, self.n_clusters, rule=AUTO_LAYER_RULE, random_state=random_state)
+            scores = score_layers(affinities, self.n_clusters, rule=AUTO_LAYER_RULE, random_state=random_state,
+                                  max_clusters=self.max_clusters)
             chosen = max(scores, key=scores.get)
         else:
             scores, chosen = {}, next(iter(affinities))
         self.affinity_matrix_ = affinities[chosen]
-        self.labels_ = spectral_labels(self.affinity_matrix_, self.n_clusters, random_state=random_state)
+        k = self.n_clusters
+        self.n_clusters_ = estimate_n_clusters(self.affinity_matrix_, self.max_clusters) if k is None else k
+        self.labels_ = spectral_labels(self.affinity_matrix_, self.n_clusters_, random_state=random_state)
         self.layer_ = int(chosen)
         self.layer_scores_ = scores
         self.X_fit_ = X
@@ -285,10 +301,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         anchors, anchor_labels = self.X_fit_, self.labels_
         if not spec.images and not _fits(loaded, spec, np.concatenate([anchors, X[:DEFAULT_CHUNK_SIZE]]),
                                          self.n_clusters):
-            keep = representatives(anchors, anchor_labels, DEFAULT_CHUNK_SIZE, self.n_clusters)
+            keep = representatives(anchors, anchor_labels, DEFAULT_CHUNK_SIZE, self.n_clusters_)
             anchors, anchor_labels = anchors[keep], anchor_labels[keep]
-        members = np.eye(self.n_clusters)[anchor_labels]  # (n_anchors, k)
-        probabilities = np.zeros((len(X), self.n_clusters))
+        members = np.eye(self.n_clusters_)[anchor_labels]  # (n_anchors, k)
+        probabilities = np.zeros((len(X), self.n_clusters_))
         start, size = 0, DEFAULT_CHUNK_SIZE
         while start < len(X):
             stop = min(len(X), start + size)
@@ -301,7 +317,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
             to_anchors = A[len(anchors):, : len(anchors)] @ members / np.maximum(members.sum(axis=0), 1)
             totals = to_anchors.sum(axis=1, keepdims=True)
             probabilities[start:stop] = np.where(totals > 0, to_anchors / np.where(totals > 0, totals, 1),
-                                                 1.0 / self.n_clusters)
+                                                 1.0 / self.n_clusters_)
             start = stop
         return probabilities
 
@@ -339,7 +355,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         loaded, spec = self._resolve_runtime()
         A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
                              heads=self.heads)[self.layer_]
-        return eigengap_score(A, self.n_clusters) if len(X) > 1 else 0.0
+        return eigengap_score(A, self.n_clusters_) if len(X) > 1 else 0.0
 
 
 def _fits(loaded, spec, points, n_clusters):

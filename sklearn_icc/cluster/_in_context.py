@@ -22,8 +22,8 @@ DECODINGS = ("constrained", "free")
 
 
 @fill_doc
-def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
-                          point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
+def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
+                          prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
                           chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
                           max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, return_details=False):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
@@ -44,7 +44,8 @@ def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, con
     labels : ndarray of shape (n_samples,), dtype int64
         Canonical labels: clusters are numbered in order of first appearance.
     probabilities : ndarray of shape (n_samples, n_clusters)
-        The model's probability of each allowed label at each point.
+        The model's probability of each allowed label at each point (with
+        ``n_clusters=None``, one column per cluster found).
     details : dict
         Only with ``return_details=True``: ``results`` (one
         :class:`~sklearn_icc.runtime.DecodeResult` per prompt), ``prompts`` and ``loaded``.
@@ -61,7 +62,8 @@ def in_context_clustering(X, n_clusters=3, *, model="default", adapter=None, con
     (4, 2)
     """
     estimator = InContextClustering(
-        n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt, point_format=point_format,
+        n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+        point_format=point_format,
         decoding=decoding, temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size,
         random_state=random_state, device=device, dtype=dtype, image_encoder=image_encoder,
         max_text_tokens=max_text_tokens,
@@ -90,9 +92,13 @@ class InContextClustering(_BaseLLMClustering):
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,), dtype int64
-        Cluster label of each point, in ``0..n_clusters-1``.
-    label_probabilities_ : ndarray of shape (n_samples, n_clusters)
-        The model's probability of each label at each point (one-hot for ``"free"``).
+        Cluster label of each point, in ``0..n_clusters_-1``.
+    label_probabilities_ : ndarray of shape (n_samples, k)
+        The model's probability of each label at each point (one-hot for ``"free"``);
+        ``k`` is ``n_clusters_``.
+    n_clusters_ : int
+        The number of clusters: ``n_clusters``, or with ``n_clusters=None`` the number
+        of labels the model used (``predict`` then states this k in its prompts).
     n_features_in_ : int
         Number of features seen during fit (numeric data only).
     device_ : str
@@ -145,11 +151,12 @@ class InContextClustering(_BaseLLMClustering):
         "decoding": [StrOptions(set(DECODINGS))],
     }
 
-    def __init__(self, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
-                 point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1, chunk_size=None,
-                 random_state=None, device="auto", dtype="auto", image_encoder=None,
+    def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
+                 prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
+                 chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
-        super().__init__(n_clusters, model=model, adapter=adapter, condition=condition, prompt=prompt,
+        super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
+                         prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
                          image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.decoding = decoding
@@ -177,14 +184,20 @@ class InContextClustering(_BaseLLMClustering):
         X = self._validate_points(X)
         if self.image_encoder is not None and self.decoding != "constrained":
             raise ValueError("Images need decoding='constrained' (free decoding reads token ids only).")
-        if self.chunk_size is not None and self.chunk_size < self.n_clusters:
-            raise ValueError(f"chunk_size={self.chunk_size} should be >= n_clusters={self.n_clusters}.")
+        cap, name = (self.max_clusters, "max_clusters") if self.n_clusters is None else (self.n_clusters, "n_clusters")
+        if self.chunk_size is not None and self.chunk_size < cap:
+            raise ValueError(f"chunk_size={self.chunk_size} should be >= {name}={cap}.")
         loaded, spec = self._resolve_runtime()
+        if cap > loaded.max_clusters:
+            raise ValueError(
+                f"{name}={cap} is above the {loaded.max_clusters} cluster labels that the model "
+                f"{loaded.name!r} can write (labels 0..{loaded.max_clusters - 1})."
+            )
         self._check_texts(X, loaded, spec)
         run = cluster_episode(
             X, self.n_clusters, loaded, spec, rng=check_random_state(self.random_state), decoding=self.decoding,
             temperature=self.temperature, n_orderings=self.n_orderings, chunk_size=self.chunk_size,
-            verbose=self.verbose,
+            verbose=self.verbose, max_clusters=self.max_clusters,
         )
         failures = sum(result.n_failures for result in run.results)
         if failures:
@@ -197,6 +210,7 @@ class InContextClustering(_BaseLLMClustering):
             )
         self.labels_ = run.labels
         self.label_probabilities_ = run.probabilities
+        self.n_clusters_ = int(run.probabilities.shape[1])
         self._record_runtime(loaded)
         self.n_prompt_tokens_ = run.prompts[0].n_tokens
         self.n_decoding_failures_ = int(failures)
@@ -245,8 +259,11 @@ class InContextClustering(_BaseLLMClustering):
         if self.decoding != "constrained" or self.image_encoder is not None or any(map(looks_like_texts, X_list)):
             raise ValueError("fit_predict_many clusters numeric episodes with decoding='constrained' only; "
                              "fit texts or images one episode at a time.")
+        if self.n_clusters is None:
+            raise ValueError("fit_predict_many needs n_clusters: batches of episodes that find their own k are not "
+                             "supported; fit each episode alone with n_clusters=None.")
         params = self.get_params()
-        for name in ("decoding", "image_encoder", "max_text_tokens"):
+        for name in ("decoding", "image_encoder", "max_text_tokens", "max_clusters"):
             del params[name]
         return in_context_clustering_many(X_list, batch_size=batch_size, n_jobs=n_jobs, **params)[0]
 
@@ -257,13 +274,13 @@ class InContextClustering(_BaseLLMClustering):
         self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
         chunk_size = self.chunk_size or DEFAULT_CHUNK_SIZE
-        if not spec.images and not _anchors_leave_room(anchors, X[:chunk_size], self.n_clusters, loaded, spec):
+        if not spec.images and not _anchors_leave_room(anchors, X[:chunk_size], self.n_clusters_, loaded, spec):
             # Too many fitted points to write them all: representatives of each cluster.
-            keep = representatives(anchors, anchor_labels, chunk_size, self.n_clusters)
+            keep = representatives(anchors, anchor_labels, chunk_size, self.n_clusters_)
             anchors, anchor_labels = anchors[keep], anchor_labels[keep]
         rng = check_random_state(self.random_state)
         return label_after_anchors(
-            anchors, anchor_labels, X, self.n_clusters, loaded, spec, chunk_size=self.chunk_size,
+            anchors, anchor_labels, X, self.n_clusters_, loaded, spec, chunk_size=self.chunk_size,
             temperature=self.temperature, seed=int(rng.randint(np.iinfo(np.int32).max)), verbose=self.verbose,
         )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import episode_shape, grid_episode
+from ..datasets import episode_shape, grid_episode, grid_states_k
 from ..runtime.decoding import answer_tokens, canonical_labels
 from ..runtime.prompts import build_prompt, chat_messages, resolve_template
 
@@ -51,12 +51,12 @@ def answer_ids(loaded, labels, n_clusters, eot_id):
     for i, label in enumerate(labels):
         if i:
             ids += list(layout.separator)
-        ids.append(layout.labels[int(label)])
+        ids += list(layout.labels[int(label)])  # a label may take several tokens ("10")
     return ids + list(layout.close) + [eot_id]
 
 
 def training_example(loaded, X, y, n_clusters, *, template, point_format, condition=None,
-                     label_order="canonical", eot_id=None):
+                     label_order="canonical", eot_id=None, state_k=True):
     """Build the :class:`TrainingExample` of one episode.
 
     Parameters
@@ -73,9 +73,12 @@ def training_example(loaded, X, y, n_clusters, *, template, point_format, condit
         ``"canonical"`` renumbers clusters by first appearance, as constrained decoding does.
     eot_id : int, default=None
         The end-of-turn token; found from the chat template when ``None``.
+    state_k : bool, default=True
+        ``False`` writes the template's k-free instruction (as ``n_clusters=None`` does
+        at inference): the answer then teaches the model to choose k itself.
     """
-    prompt = build_prompt(X, n_clusters, loaded.tokenizer, template=template, condition=condition,
-                          point_format=point_format)
+    prompt = build_prompt(X, n_clusters if state_k else None, loaded.tokenizer, template=template,
+                          condition=condition, point_format=point_format)
     return example_from_prompt(loaded, prompt, y, n_clusters, label_order=label_order, eot_id=eot_id)
 
 
@@ -129,6 +132,7 @@ class EpisodeDataset:
         return training_example(
             self.loaded, X, y, k, template=self.template, point_format=self.settings.point_format,
             label_order=self.settings.label_order, eot_id=self.eot_id,
+            state_k=grid_states_k(self.grid, index, seed=self.seed),
         )
 
     def __getitem__(self, index):

@@ -16,9 +16,8 @@ import time
 
 import numpy as np
 
-from .decoding import DecodeResult, LabelAnswer, _LabelScorer, answer_tokens
+from .decoding import DecodeResult, _LabelScorer, answer_tokens, constrained_decode, start_answer
 from .faults import out_of_memory_advice
-from .prompts import check_context_window
 
 
 class _BatchLabelScorer(_LabelScorer):
@@ -123,7 +122,8 @@ def batched_constrained_decode(
     loaded : LoadedModel
     prompts : list of Prompt
     n_clusters : int or sequence of int
-        The number of clusters, for all prompts or one per prompt.
+        The number of clusters, for all prompts or one per prompt. Episodes with more
+        than 10 clusters (labels of several tokens) are decoded one at a time.
     batch_size : int, default=8
         At most this many prompts per forward pass.
     window : int, default=16
@@ -171,16 +171,18 @@ def batched_constrained_decode(
     if any(getattr(prompt, "embeddings", None) is not None for prompt in prompts):
         raise ValueError("Batched decoding takes text prompts only; decode prompts with images one at a time.")
     layouts = {k: answer_tokens(loaded, k) for k in set(ks)}
-    for prompt, k in zip(prompts, ks):
-        n = prompt.n_points
-        check_context_window(n, prompt.n_tokens, layouts[k].n_answer_tokens(n), loaded.context_length)
     answers = [
-        LabelAnswer(prompt, layouts[k], k, window=window, temperature=temperature, seed=seed)
+        start_answer(loaded, prompt, k, window=window, temperature=temperature, seed=seed, layout=layouts[k])
         for prompt, k, seed in zip(prompts, ks, seeds)
     ]
     results = [None] * n_prompts
-    by_length = sorted(range(n_prompts), key=lambda i: (prompts[i].n_tokens, i))
-    for start in range(0, n_prompts, batch_size):
+    # Labels of several tokens (k above 10) need sibling passes per label: those episodes
+    # are decoded alone, so they too get exactly the labels of constrained_decode.
+    for i in range(n_prompts):
+        if not layouts[ks[i]].single_token:
+            results[i] = constrained_decode(loaded, prompts[i], ks[i], temperature=temperature, seed=seeds[i])
+    by_length = sorted((i for i in range(n_prompts) if results[i] is None), key=lambda i: (prompts[i].n_tokens, i))
+    for start in range(0, len(by_length), batch_size):
         batch = by_length[start : start + batch_size]
         for i, result in zip(batch, _decode_batch(loaded, [answers[i] for i in batch], max(ks[i] for i in batch), padded)):
             results[i] = result
@@ -191,7 +193,7 @@ def _decode_batch(loaded, answers, n_labels, padded_prefill):
     import torch
 
     live = [i for i, answer in enumerate(answers) if not answer.finished]
-    scorer = _BatchLabelScorer(loaded, loaded.label_token_ids[:n_labels], len(live))
+    scorer = _BatchLabelScorer(loaded, answer_tokens(loaded, n_labels).score_ids, len(live))
     passes = np.zeros(len(answers), dtype=np.int64)
     prefill = None
     with out_of_memory_advice(loaded.model), torch.inference_mode():

@@ -5,9 +5,12 @@ separators are forced, each label is chosen among the label tokens only, and lab
 appear in canonical order (a new cluster gets the next unused id). Greedy decoding
 verifies a window of guessed labels per forward pass (Jacobi decoding): the result is
 the same as one label per pass, but the model's weights, which dominate the cost of a
-pass on a CPU, are read far fewer times.
+pass on a CPU, are read far fewer times. Labels of several tokens (``"10"`` and up)
+are chosen one per step over a trie of the allowed labels (:mod:`.label_tokens`).
+``n_clusters=None`` lets the model open labels up to ``max_clusters``: it chooses k.
 
-The paper's free generation plus parse is in :mod:`.free_decoding`.
+The paper's free generation plus parse is in :mod:`.free_decoding`; the answer's
+state while it is written is in :mod:`.answers`.
 """
 
 from __future__ import annotations
@@ -17,9 +20,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .answers import LabelAnswer, TrieLabelAnswer, canonical_labels, propose_labels
 from .embedded_prompts import model_inputs
 from .faults import check_finite, out_of_memory_advice
-from .prompts import AnswerFormat, check_context_window
+from .label_tokens import AnswerTokens, answer_tokens
+from .prompts import check_context_window
+
+__all__ = [
+    "AnswerTokens",
+    "DecodeResult",
+    "LabelAnswer",
+    "TrieLabelAnswer",
+    "answer_tokens",
+    "canonical_labels",
+    "constrained_decode",
+    "propose_labels",
+]
 
 
 @dataclass
@@ -33,51 +49,6 @@ class DecodeResult:
     n_forward_passes: int
     n_failures: int = 0
     answer_text: str | None = None
-
-
-@dataclass(frozen=True)
-class AnswerTokens:
-    """Token ids of the answer's fixed parts, checked against the tokenizer."""
-
-    open: tuple
-    separator: tuple
-    close: tuple
-    labels: tuple
-
-    def n_answer_tokens(self, n_points):
-        return len(self.open) + n_points + (n_points - 1) * len(self.separator) + len(self.close) + 1
-
-
-def answer_tokens(loaded, n_clusters, answer_format=None):
-    """Return the answer's token layout; raise if the tokenizer would merge its parts."""
-    answer_format = answer_format or AnswerFormat()
-    tokenizer = loaded.tokenizer
-    if n_clusters > loaded.max_clusters:
-        raise ValueError(
-            f"n_clusters={n_clusters} is above the {loaded.max_clusters} cluster labels that "
-            f"the model {loaded.name!r} writes as single tokens."
-        )
-
-    def encode(text):
-        return tuple(tokenizer.encode(text, add_special_tokens=False))
-
-    layout = AnswerTokens(
-        open=encode(answer_format.open),
-        separator=encode(answer_format.separator),
-        close=encode(answer_format.close),
-        labels=loaded.label_token_ids[:n_clusters],
-    )
-    probe = [0, 1, 0] if n_clusters > 1 else [0, 0]
-    expected = list(layout.open)
-    for i, label in enumerate(probe):
-        expected += ([] if i == 0 else list(layout.separator)) + [layout.labels[label]]
-    expected += list(layout.close)
-    if list(encode(answer_format.render(probe))) != expected:
-        raise ValueError(
-            f"The tokenizer of {loaded.name!r} merges the answer's labels with its separators; "
-            "constrained decoding needs labels that are tokens of their own."
-        )
-    return layout
 
 
 class _LabelScorer:
@@ -105,13 +76,19 @@ class _LabelScorer:
         self.n_passes = 0
         self.prompt = prompt  # its embeddings (if any) go into the first pass
 
-    def __call__(self, ids, positions):
-        """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``."""
+    def __call__(self, ids, positions, tree=None):
+        """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``.
+
+        ``tree`` gives the parent (an offset among the last ``len(tree)`` ids, or -1 for
+        the token before them) of each of the last ids: those see only their ancestors.
+        """
         torch = self.torch
         input_ids = torch.as_tensor([ids], device=self.device)
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
+        if tree:
+            kwargs.update(tree_attention(self.length, len(ids) - len(tree), tree, self.model.dtype, self.device))
         inputs = model_inputs(self.model, input_ids, self.prompt if self.length == 0 else None)
         logits = self.score(input_ids, 0, positions, inputs=inputs, **kwargs)
         self.length += len(ids)
@@ -145,34 +122,31 @@ class _LabelScorer:
             self.length = length
 
 
-def propose_labels(history, jacobi_guesses, count, max_context=8):
-    """Guess the next ``count`` labels, to be verified in one pass.
+def tree_attention(n_past, n_main, parents, dtype, device):
+    """A 4-D attention mask and position ids for ``n_main`` causal tokens then a token tree.
 
-    Label sequences repeat (runs of one label, alternations), so the best cheap guess
-    copies what followed the latest earlier occurrence of the longest recent suffix
-    of ``history``; the previous pass's own predictions (Jacobi) fill in otherwise.
+    Tree token ``j`` sees the past, the main tokens, its ancestors and itself, and
+    takes the position it would have on its own path after the main tokens.
     """
-    history = [int(v) for v in history]
-    if count <= 0:
-        return []
-    n = len(history)
-    for length in range(min(max_context, n - 1), 0, -1):
-        suffix = history[n - length :]
-        for start in range(n - length - 1, -1, -1):
-            if history[start : start + length] == suffix:
-                follow = history[start + length :]
-                guess = []
-                while len(guess) < count:  # the copied stretch may be shorter than count
-                    guess += follow
-                return guess[:count]
-    fallback = list(jacobi_guesses) + [history[-1]] * count
-    return fallback[:count]
+    import torch
 
-
-def _softmax(logits):
-    logits = np.asarray(logits, dtype=np.float64)  # rows must sum to 1 in float64
-    z = np.exp(logits - logits.max())
-    return z / z.sum()
+    n_tree = len(parents)
+    q, kv = n_main + n_tree, n_past + n_main + n_tree
+    allowed = np.zeros((q, kv), dtype=bool)
+    allowed[:, :n_past] = True
+    allowed[:n_main, n_past : n_past + n_main] = np.tril(np.ones((n_main, n_main), dtype=bool))
+    allowed[n_main:, n_past : n_past + n_main] = True
+    depth = []
+    for j, parent in enumerate(parents):
+        row, ancestor = n_main + j, j
+        while ancestor >= 0:  # itself, then its parent, ... up to the root
+            allowed[row, n_past + n_main + ancestor] = True
+            ancestor = parents[ancestor]
+        depth.append(1 + (depth[parent] if parent >= 0 else 0))
+    positions = n_past + np.concatenate([np.arange(n_main), n_main - 1 + np.array(depth, dtype=np.int64)])
+    mask = torch.zeros((1, 1, q, kv), dtype=dtype)
+    mask[0, 0][torch.as_tensor(~allowed)] = torch.finfo(dtype).min
+    return {"attention_mask": mask.to(device), "position_ids": torch.as_tensor(positions[None], device=device)}
 
 
 def prompt_fits(loaded, prompt, n_clusters):
@@ -181,16 +155,35 @@ def prompt_fits(loaded, prompt, n_clusters):
     return needed <= loaded.context_length
 
 
-def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None):
-    """Choose one label per point among the label tokens, with forced separators.
+def start_answer(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None, layout=None):
+    """The answer state of one episode: :class:`LabelAnswer` for single-token labels, else :class:`TrieLabelAnswer`."""
+    layout = layout or answer_tokens(loaded, n_clusters)
+    n = prompt.n_points
+    check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
+    if layout.single_token:
+        return LabelAnswer(prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed,
+                           forced_labels=forced_labels)
+    return TrieLabelAnswer(prompt, layout, n_clusters, temperature=temperature, seed=seed, forced_labels=forced_labels)
+
+
+def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16, temperature=0.0, seed=0,
+                       forced_labels=None):
+    """Choose one label per point among the allowed labels, with forced separators.
 
     Parameters
     ----------
     loaded : LoadedModel
     prompt : Prompt
-    n_clusters : int
+    n_clusters : int or None
+        The number of clusters. ``None``: the model decides, opening new labels (in
+        canonical order) up to ``max_clusters``; build the prompt with
+        ``n_clusters=None`` too, so that it states no k.
+    max_clusters : int, default=10
+        The most clusters the model may open when ``n_clusters`` is ``None``; ignored
+        otherwise.
     window : int, default=16
         How many labels one greedy forward pass may confirm. ``1`` is plain decoding.
+        Labels of several tokens (k above 10) are decoded one label per step.
     temperature : float, default=0.0
         ``0`` decodes greedily; above 0, labels are sampled (one per pass).
     seed : int, default=0
@@ -204,121 +197,60 @@ def constrained_decode(loaded, prompt, n_clusters, *, window=16, temperature=0.0
     -------
     DecodeResult
         ``labels`` are int64 in canonical first-appearance order; ``probabilities``
-        is ``(n_points, n_clusters)``: the model's distribution over the labels that
-        were allowed at each point.
+        is ``(n_points, k)``: the model's distribution over the labels that were
+        allowed at each point (a label of several tokens: the product of its tokens'
+        probabilities, each renormalised over the allowed continuations). With
+        ``n_clusters=None``, k is the number of labels used, and the mass a point gave
+        to opening a further, never used label is dropped and its row renormalised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.runtime import build_prompt, constrained_decode, load_model
+    >>> loaded = load_model("default")
+    >>> X = np.random.default_rng(0).normal(size=(12, 2))
+    >>> result = constrained_decode(loaded, build_prompt(X, None, loaded.tokenizer), None, max_clusters=5)
+    >>> result.labels.tolist()  # the model chose two clusters
+    [0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> result.probabilities.shape
+    (12, 2)
     """
     import torch
 
-    layout = answer_tokens(loaded, n_clusters)
-    n = prompt.n_points
-    check_context_window(n, prompt.n_tokens, layout.n_answer_tokens(n), loaded.context_length)
-    answer = LabelAnswer(
-        prompt, layout, n_clusters, window=window, temperature=temperature, seed=seed, forced_labels=forced_labels
-    )
-    scorer = _LabelScorer(loaded, layout.labels, prompt)
+    unknown_k = n_clusters is None
+    if unknown_k:
+        max_clusters = int(max_clusters)
+        if max_clusters < 2:
+            raise ValueError(f"max_clusters={max_clusters} should be >= 2 when n_clusters is None.")
+        n_clusters = max_clusters
+    answer = start_answer(loaded, prompt, n_clusters, window=window, temperature=temperature, seed=seed,
+                          forced_labels=forced_labels)
+    scorer = _LabelScorer(loaded, answer.layout.score_ids, prompt)
     prefill = None
     with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()
         while not answer.finished:
             ids, positions = answer.next_tokens()
             length = scorer.length
-            logits = scorer(ids, positions)
+            logits = scorer(ids, positions, tree=answer.tree)
             if prefill is None:
                 prefill = time.perf_counter() - start
             scorer.keep(length + answer.update(logits))
         total = time.perf_counter() - start
     prefill = total if prefill is None else prefill
+    probabilities = answer.probabilities
+    if unknown_k:
+        probabilities = used_label_probabilities(probabilities, answer.labels)
     return DecodeResult(
         labels=answer.labels,
-        probabilities=answer.probabilities,
+        probabilities=probabilities,
         prefill_seconds=prefill,
         decode_seconds=total - prefill,
         n_forward_passes=scorer.n_passes,
     )
 
 
-class LabelAnswer:
-    """One episode's constrained answer, written a window of labels per forward pass.
-
-    :func:`constrained_decode` drives one of these with a single-sequence scorer, and
-    :func:`~sklearn_icc.runtime.batching.batched_constrained_decode` drives many in one
-    batch: each pass feeds :meth:`next_tokens` and gives the label logits back to
-    :meth:`update`, which says how many of the fed tokens the answer keeps.
-    """
-
-    def __init__(self, prompt, layout, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None):
-        n = prompt.n_points
-        self.n_clusters = n_clusters
-        self.layout = layout
-        self.sep = list(layout.separator)
-        self.step = 1 + len(self.sep)
-        self.temperature = temperature
-        self.rng = np.random.default_rng(seed)
-        self.window = 1 if temperature > 0 else max(1, int(window))
-        # The first point can only open cluster 0: its label needs no model call, so the
-        # prompt's own pass already verifies the first window of guesses.
-        forced = [0] if forced_labels is None or len(forced_labels) == 0 else [int(v) for v in forced_labels]
-        if len(forced) > n or forced != list(canonical_labels(forced)) or max(forced) >= n_clusters:
-            raise ValueError("forced_labels must be canonical labels in 0..n_clusters-1 for the first points.")
-        self.labels = np.zeros(n, dtype=np.int64)
-        self.probabilities = np.zeros((n, n_clusters))
-        self.labels[: len(forced)] = forced
-        self.probabilities[np.arange(len(forced)), forced] = 1.0
-        self.done, self.n_used, self.pick, self.guesses = len(forced), max(forced) + 1, forced[-1], []
-        self.prefix = list(prompt.input_ids) + list(layout.open)
-        for label in forced[:-1]:
-            self.prefix += [layout.labels[label]] + self.sep
-        self.proposal = []
-
-    @property
-    def finished(self):
-        return self.done >= len(self.labels)
-
-    def next_tokens(self):
-        """The tokens of the next pass, and the offsets in them whose label logits it needs."""
-        width = min(self.window, len(self.labels) - self.done)
-        self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1)
-        feed = self.prefix + [self.layout.labels[self.pick]] + self.sep
-        for guess in self.proposal:
-            feed += [self.layout.labels[guess]] + self.sep
-        positions = [len(self.prefix) + self.step * (j + 1) - 1 for j in range(width)]
-        return feed, positions
-
-    def update(self, logits):
-        """Take the pass's label logits; return how many of the fed tokens to keep."""
-        n_clusters, labels, probabilities = self.n_clusters, self.labels, self.probabilities
-        n_prefix, self.prefix = len(self.prefix), []
-        # logits[j] scores the label after proposal[:j]; accept guesses while they
-        # equal what the model would have chosen itself.
-        accepted = 0
-        for j, guess in enumerate(self.proposal):
-            allowed = min(n_clusters, self.n_used + 1)
-            if guess >= allowed or int(np.argmax(logits[j][:allowed])) != guess:
-                break
-            probabilities[self.done, :allowed] = _softmax(logits[j][:allowed])
-            labels[self.done] = guess
-            self.n_used = max(self.n_used, guess + 1)
-            self.done += 1
-            accepted += 1
-        # Jacobi: the pass's later predictions are the next guesses.
-        self.guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
-        next_logits = logits[accepted]
-        allowed = min(n_clusters, self.n_used + 1)
-        probabilities[self.done, :allowed] = _softmax(next_logits[:allowed])
-        if self.temperature > 0:
-            self.pick = int(self.rng.choice(allowed, p=_softmax(next_logits[:allowed] / self.temperature)))
-        else:
-            self.pick = int(np.argmax(next_logits[:allowed]))
-        labels[self.done] = self.pick
-        self.n_used = max(self.n_used, self.pick + 1)
-        self.done += 1
-        return n_prefix + self.step * (accepted + 1)
-
-
-def canonical_labels(labels):
-    """Relabel so that clusters are numbered 0, 1, ... in order of first appearance."""
-    mapping = {}
-    out = np.empty(len(labels), dtype=np.int64)
-    for i, label in enumerate(labels):
-        out[i] = mapping.setdefault(label, len(mapping))
-    return out
+def used_label_probabilities(probabilities, labels):
+    """Keep the columns of the labels used; renormalise the rows (an unknown k's episode)."""
+    kept = probabilities[:, : int(labels.max()) + 1]
+    return kept / kept.sum(axis=1, keepdims=True)

@@ -44,9 +44,20 @@ def parse_label_list(text, n_points, n_clusters):
     return labels, failures
 
 
-def free_decode(loaded, prompt, n_clusters, *, max_new_tokens=None, temperature=0.0, seed=0):
-    """The paper's decoding: generate freely, then parse the first bracketed list."""
+def free_decode(loaded, prompt, n_clusters, *, max_clusters=10, max_new_tokens=None, temperature=0.0, seed=0):
+    """The paper's decoding: generate freely, then parse the first bracketed list.
+
+    Labels may have several digits. ``n_clusters=None`` keeps the ``max_clusters``
+    most frequent labels (the prompt should state no k); the result then has as many
+    probability columns as labels used.
+    """
     import torch
+
+    unknown_k = n_clusters is None
+    if unknown_k:
+        if int(max_clusters) < 2:
+            raise ValueError(f"max_clusters={max_clusters} should be >= 2 when n_clusters is None.")
+        n_clusters = int(max_clusters)
 
     if prompt.embeddings is not None:
         raise ValueError("Free decoding reads token ids only; points given as embeddings (images) need decoding='constrained'.")
@@ -69,7 +80,7 @@ def free_decode(loaded, prompt, n_clusters, *, max_new_tokens=None, temperature=
     seconds = time.perf_counter() - start
     text = tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
     labels, failures = parse_label_list(text, n, n_clusters)
-    probabilities = np.zeros((n, n_clusters))
+    probabilities = np.zeros((n, int(labels.max()) + 1 if unknown_k else n_clusters))
     probabilities[np.arange(n), labels] = 1.0
     return DecodeResult(
         labels=labels,

@@ -8,6 +8,7 @@ from threading import Lock
 
 from .adapters import merge_adapter, resolve_adapter
 from .devices import resolve_device, resolve_dtype
+from .label_tokens import label_sequences
 from .model_cache import converted_gguf_dir
 from .sources import resolve_model_source
 
@@ -26,13 +27,13 @@ class LoadedModel:
     device: object
     dtype: object
     context_length: int
-    label_token_ids: tuple = field(default=())
+    label_sequences: tuple = field(default=())
     adapter: str | None = None
 
     @property
     def max_clusters(self):
-        """How many cluster labels the model can write as single tokens."""
-        return len(self.label_token_ids)
+        """How many cluster labels (``"0"``, ``"1"``, ...) the model can write, each as its tokens."""
+        return len(self.label_sequences)
 
 
 def load_model(model="default", device="auto", dtype="auto", allow_download=None, adapter=None, device_map=None):
@@ -129,17 +130,6 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
         device=device,
         dtype=dtype,
         context_length=context_length,
-        label_token_ids=single_token_labels(tokenizer),
+        label_sequences=label_sequences(tokenizer),
         adapter=adapter_path,
     )
-
-
-def single_token_labels(tokenizer, limit=10):
-    """Token ids of the labels ``"0"``, ``"1"``, ... that encode as exactly one token."""
-    ids = []
-    for label in range(limit):
-        encoded = tokenizer.encode(str(label), add_special_tokens=False)
-        if len(encoded) != 1:
-            break
-        ids.append(encoded[0])
-    return tuple(ids)

@@ -19,7 +19,9 @@ class PromptTemplate:
 
     ``instruction`` is formatted with ``k`` (the number of clusters), ``condition``
     (``" based on <text>"`` when a condition is given, else ``""``) and ``points``
-    (the encoded data).
+    (the encoded data). ``instruction_unknown_k`` is the instruction when k is not
+    given (``n_clusters=None``): it has no ``{k}``, so the model chooses the number of
+    clusters; ``None`` means the template cannot leave k out.
     """
 
     system: str | None = "You are a data clustering expert."
@@ -28,6 +30,10 @@ class PromptTemplate:
         "labels for each point as a list of integers. Data: {points} Labels:"
     )
     condition_clause: str = " based on {condition}"
+    instruction_unknown_k: str | None = (
+        "Cluster the following data{condition}; choose the number of clusters yourself. Only output "
+        "the cluster labels for each point as a list of integers. Data: {points} Labels:"
+    )
 
     def __post_init__(self):
         for field in ("{k}", "{points}"):
@@ -35,6 +41,9 @@ class PromptTemplate:
                 raise ValueError(f"PromptTemplate.instruction must contain {field}.")
         if self.instruction.count("{points}") != 1:
             raise ValueError("PromptTemplate.instruction must contain {points} exactly once.")
+        unknown = self.instruction_unknown_k
+        if unknown is not None and ("{k}" in unknown or unknown.count("{points}") != 1):
+            raise ValueError("PromptTemplate.instruction_unknown_k must contain {points} exactly once and no {k}.")
 
 
 PROMPT_TEMPLATES = {
@@ -42,6 +51,7 @@ PROMPT_TEMPLATES = {
     "short": PromptTemplate(
         system=None,
         instruction="Cluster these points into {k} groups{condition}. Points: {points} Labels:",
+        instruction_unknown_k="Cluster these points into groups{condition}. Points: {points} Labels:",
     ),
 }
 
@@ -129,14 +139,22 @@ def compact_scale(X):
 
 
 def render_user_message(template, n_clusters, points_text, condition=None):
-    """The user turn's text, and the character offset of the points within it."""
-    if condition and "{condition}" not in template.instruction:
+    """The user turn's text, and the character offset of the points within it.
+
+    ``n_clusters=None`` renders the template's ``instruction_unknown_k`` (no k stated).
+    """
+    instruction = template.instruction
+    if n_clusters is None:
+        instruction = template.instruction_unknown_k
+        if instruction is None:
+            raise ValueError("n_clusters=None needs a prompt template with an instruction_unknown_k (one without {k}).")
+    if condition and "{condition}" not in instruction:
         raise ValueError(
             f"condition={condition!r} was given, but the prompt template's instruction has no "
             "{condition} field, so the condition would be dropped; add {condition} to it."
         )
     clause = template.condition_clause.format(condition=condition) if condition else ""
-    head, tail = template.instruction.split("{points}")
+    head, tail = instruction.split("{points}")
     head = head.format(k=n_clusters, condition=clause)
     tail = tail.format(k=n_clusters, condition=clause)
     return head + points_text + tail, len(head)
@@ -157,8 +175,9 @@ def build_prompt(X, n_clusters, tokenizer, *, template=None, condition=None, poi
     ----------
     X : array-like of shape (n_samples, n_features)
         The points, already validated.
-    n_clusters : int
-        The number of clusters named in the instruction.
+    n_clusters : int or None
+        The number of clusters named in the instruction; ``None`` states no k (the
+        template's ``instruction_unknown_k``).
     tokenizer : transformers tokenizer
         A fast tokenizer with a chat template.
     template : PromptTemplate, default=None

@@ -24,10 +24,15 @@ TEXT_PROMPT_TEMPLATES = {
             "Cluster the following texts into {k} groups{condition}. Only output the group label of "
             "each text as a list of integers. Texts: {points} Labels:"
         ),
+        instruction_unknown_k=(
+            "Cluster the following texts into groups{condition}; choose the number of groups yourself. "
+            "Only output the group label of each text as a list of integers. Texts: {points} Labels:"
+        ),
     ),
     "short": PromptTemplate(
         system=None,
         instruction="Cluster these texts into {k} groups{condition}. Texts: {points} Labels:",
+        instruction_unknown_k="Cluster these texts into groups{condition}. Texts: {points} Labels:",
     ),
 }
 

@@ -147,10 +147,10 @@ def test_bad_parameters(tiny_model, X, params, error, match):
         InContextClustering(model=tiny_model, **params).fit(X)
 
 
-def test_more_clusters_than_label_tokens(tiny_model):
-    X = np.random.default_rng(0).normal(size=(15, 2))
-    with pytest.raises(ValueError, match="n_clusters=11 is above the 10 cluster labels"):
-        InContextClustering(model=tiny_model, n_clusters=11).fit(X)
+def test_more_clusters_than_labels(tiny_model):
+    X = np.random.default_rng(0).normal(size=(105, 2))
+    with pytest.raises(ValueError, match="n_clusters=101 is above the 100 cluster labels"):
+        InContextClustering(model=tiny_model, n_clusters=101).fit(X)
 
 
 def test_prompt_over_the_context_window(tmp_path):

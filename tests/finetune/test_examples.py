@@ -72,3 +72,32 @@ def test_collate_pads_to_the_longest_example_only():
     assert batch["input_ids"][1].tolist() == [8, 0, 0]
     assert batch["labels"][1].tolist() == [8, IGNORE_INDEX, IGNORE_INDEX]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+def test_answers_with_labels_of_two_tokens(tiny_loaded):
+    y = np.array([3, 12, 0, 5, 1, 2, 4, 6, 7, 8, 9, 10, 11, 3])
+    X13 = np.random.default_rng(0).normal(size=(len(y), 2))
+    example = training_example(tiny_loaded, X13, y, 13, template=PROMPT_TEMPLATES["paper"], point_format="paper")
+    answer = example.input_ids[example.labels != IGNORE_INDEX]
+    assert tiny_loaded.tokenizer.decode(answer) == "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0]<|im_end|>"
+
+
+def test_a_grid_share_of_examples_leaves_k_out_of_the_prompt(tiny_loaded):
+    from sklearn_icc.datasets import grid_episode, grid_states_k
+
+    grid = EpisodeGrid(n_clusters=(2, 3), n_features=(1,), n_samples=(4, 6), unknown_k_fraction=0.5)
+    settings = TrainingSettings(prompt="paper")
+    dataset = EpisodeDataset(tiny_loaded, grid, 12, settings, seed=0)
+    stated = [grid_states_k(grid, i) for i in range(12)]
+    assert 0 < sum(stated) < 12
+    for i in range(12):
+        text = tiny_loaded.tokenizer.decode(dataset[i]["input_ids"])
+        X, y = grid_episode(grid, i)
+        assert (f"into {y.max() + 1} clusters" in text) == stated[i]
+        assert ("choose the number of clusters yourself" in text) == (not stated[i])
+    # An unknown-k example is the k-free inference prompt plus the same answer.
+    i = stated.index(False)
+    X, y = grid_episode(grid, i)
+    prompt = build_prompt(X, None, tiny_loaded.tokenizer, template=PROMPT_TEMPLATES["paper"],
+                          point_format=settings.point_format)
+    assert dataset[i]["input_ids"][: prompt.n_tokens] == prompt.input_ids

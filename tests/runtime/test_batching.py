@@ -61,8 +61,8 @@ def test_bad_arguments(tiny_loaded, prompts):
         batched_constrained_decode(tiny_loaded, prompts, [2, 3])
     with pytest.raises(ValueError, match="prefill must be"):
         batched_constrained_decode(tiny_loaded, prompts, 3, prefill="sometimes")
-    with pytest.raises(ValueError, match="n_clusters=11 is above"):
-        batched_constrained_decode(tiny_loaded, prompts, 11)
+    with pytest.raises(ValueError, match="n_clusters=101 is above"):
+        batched_constrained_decode(tiny_loaded, prompts, 101)
 
 
 def test_a_prompt_over_the_context_window_is_refused(tiny_loaded, prompts):

@@ -54,12 +54,13 @@ def test_answer_layout_matches_the_tokenizer(tiny_loaded):
     tok = tiny_loaded.tokenizer
     assert list(layout.open) == tok.encode("[", add_special_tokens=False)
     assert list(layout.separator) == tok.encode(", ", add_special_tokens=False)
-    assert layout.labels == tuple(tok.convert_tokens_to_ids(str(i)) for i in range(3))
+    assert layout.labels == tuple((tok.convert_tokens_to_ids(str(i)),) for i in range(3))
+    assert layout.single_token
 
 
-def test_too_many_clusters_for_the_label_tokens(tiny_loaded):
-    with pytest.raises(ValueError, match="n_clusters=11 is above the 10 cluster labels"):
-        answer_tokens(tiny_loaded, 11)
+def test_too_many_clusters_for_the_labels(tiny_loaded):
+    with pytest.raises(ValueError, match="n_clusters=101 is above the 100 cluster labels"):
+        answer_tokens(tiny_loaded, 101)
 
 
 @pytest.mark.parametrize(
@@ -136,3 +137,41 @@ def test_forced_labels_must_be_canonical(tiny_loaded, prompt):
         constrained_decode(tiny_loaded, prompt, 3, forced_labels=[1, 0])
     with pytest.raises(ValueError, match="forced_labels must be canonical"):
         constrained_decode(tiny_loaded, prompt, 2, forced_labels=[0, 1, 2])
+
+
+def test_unknown_k_lets_the_model_open_labels_up_to_max_clusters(tiny_loaded):
+    X = np.random.default_rng(3).normal(size=(30, 2))
+    prompt = build_prompt(X, None, tiny_loaded.tokenizer)
+    result = constrained_decode(tiny_loaded, prompt, None, max_clusters=4, temperature=20.0, seed=0)
+    k = int(result.labels.max()) + 1
+    assert 1 <= k <= 4 and result.labels.dtype == np.int64
+    np.testing.assert_array_equal(result.labels, canonical_labels(result.labels))
+    assert result.probabilities.shape == (30, k)  # only the labels used
+    np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0)
+    # The same decoding as with k = max_clusters, on the k-free prompt.
+    capped = constrained_decode(tiny_loaded, prompt, 4, temperature=20.0, seed=0)
+    np.testing.assert_array_equal(result.labels, capped.labels)
+    many = constrained_decode(tiny_loaded, prompt, None, max_clusters=20, temperature=50.0, seed=0,
+                              forced_labels=list(range(9)))
+    assert 10 <= many.labels.max() + 1 <= 20  # beyond ten: labels of two tokens
+
+
+def test_unknown_k_needs_two_clusters_at_least(tiny_loaded, prompt):
+    with pytest.raises(ValueError, match="max_clusters=1 should be >= 2"):
+        constrained_decode(tiny_loaded, prompt, None, max_clusters=1)
+    with pytest.raises(ValueError, match="n_clusters=101 is above the 100 cluster labels"):
+        constrained_decode(tiny_loaded, prompt, None, max_clusters=101)
+
+
+def test_parse_labels_of_several_digits():
+    labels, failures = parse_label_list("[12, 3, 12, 47]", 4, 20)
+    np.testing.assert_array_equal(labels, [0, 1, 0, 2])
+    assert failures == 0
+
+
+def test_free_decoding_with_more_than_ten_clusters_and_unknown_k(tiny_loaded):
+    X = np.random.default_rng(2).normal(size=(6, 2))
+    result = free_decode(tiny_loaded, build_prompt(X, 20, tiny_loaded.tokenizer), 20, max_new_tokens=10)
+    assert result.probabilities.shape == (6, 20) and result.labels.max() < 20
+    unknown = free_decode(tiny_loaded, build_prompt(X, None, tiny_loaded.tokenizer), None, max_new_tokens=10)
+    assert unknown.probabilities.shape == (6, unknown.labels.max() + 1)

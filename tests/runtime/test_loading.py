@@ -41,7 +41,11 @@ def test_models_are_cached_per_process(tiny_model):
 
 def test_loaded_model_facts(tiny_loaded):
     assert tiny_loaded.context_length == 4096
-    assert tiny_loaded.max_clusters == 10
+    assert tiny_loaded.max_clusters == 100
+    tok = tiny_loaded.tokenizer
+    assert tiny_loaded.label_sequences[7] == tuple(tok.encode("7", add_special_tokens=False))
+    assert tiny_loaded.label_sequences[42] == tuple(tok.encode("42", add_special_tokens=False))
+    assert len(tiny_loaded.label_sequences[42]) == 2  # one token per character
     assert tiny_loaded.device == torch.device("cpu")
     assert not tiny_loaded.model.training
 

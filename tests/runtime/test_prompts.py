@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sklearn_icc.runtime import PromptTemplate, build_prompt, encode_points
+from sklearn_icc.runtime import PROMPT_TEMPLATES, PromptTemplate, build_prompt, encode_points
 from sklearn_icc.runtime.prompts import check_context_window, compact_scale, resolve_template
 
 
@@ -88,6 +88,30 @@ def test_context_window_error_names_n_tokens_and_limit():
     with pytest.raises(ValueError, match=r"n=50 points needs 1100 tokens.*window of 1000"):
         check_context_window(50, 1000, 100, 1000)
     check_context_window(50, 900, 100, 1000)
+
+
+def test_unknown_k_prompt_states_no_k():
+    from conftest import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer()
+    X = np.zeros((3, 2))
+    known = build_prompt(X, 3, tokenizer)
+    unknown = build_prompt(X, None, tokenizer)
+    assert "into 3 clusters" in known.text and "clusters" in unknown.text
+    assert "3 clusters" not in unknown.text and "choose the number of clusters yourself" in unknown.text
+    short = build_prompt(X, None, tokenizer, template=PROMPT_TEMPLATES["short"])
+    assert "Cluster these points into groups." in short.text
+    assert unknown.n_points == 3
+
+
+def test_templates_that_cannot_leave_k_out():
+    from conftest import build_char_tokenizer
+
+    template = PromptTemplate(instruction="{k} groups: {points}", instruction_unknown_k=None)
+    with pytest.raises(ValueError, match="n_clusters=None needs a prompt template with an instruction_unknown_k"):
+        build_prompt(np.zeros((2, 1)), None, build_char_tokenizer(), template=template)
+    with pytest.raises(ValueError, match="instruction_unknown_k must contain"):
+        PromptTemplate(instruction="{k} groups: {points}", instruction_unknown_k="{k}: {points}")
 
 
 @pytest.mark.parametrize("exponent", [-996, 996, 1020])  # about 1e-300, 1e300, 1e307: exact powers of two
