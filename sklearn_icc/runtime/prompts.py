@@ -237,10 +237,15 @@ def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template,
     return Prompt(text=rendered, input_ids=ids, point_spans=spans)
 
 
+def fits_context_window(n_prompt_tokens, n_answer_tokens, context_length):
+    """Whether a prompt and its answer fit the context window: the one such check."""
+    return n_prompt_tokens + n_answer_tokens <= context_length
+
+
 def check_context_window(n_points, n_prompt_tokens, n_answer_tokens, context_length):
     """Raise ``ValueError`` when a prompt and its answer do not fit the context window."""
     needed = n_prompt_tokens + n_answer_tokens
-    if needed > context_length:
+    if not fits_context_window(n_prompt_tokens, n_answer_tokens, context_length):
         raise ValueError(
             f"The prompt for n={n_points} points needs {needed} tokens ({n_prompt_tokens} prompt "
             f"+ {n_answer_tokens} answer), over the model's context window of {context_length} "
