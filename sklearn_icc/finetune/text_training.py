@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import warnings
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import end_of_turn_id, example_from_prompt
 from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
-from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, last_complete_checkpoint
+from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, train_and_save
 
 
 class TextEpisodes(LabelledEpisodes):
@@ -235,15 +234,8 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
                                    max_text_tokens=max_text_tokens)
 
     run = training if heldout is not None else dataclasses.replace(training, eval_every=0)
-    started = time.perf_counter()
     trainer = _build_trainer(peft_model, tracked, dataset, heldout_scores, run, out / CHECKPOINTS, progress)
-    checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
-    trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
-
-    curve = [entry for entry in trainer.state.log_history if "heldout_accuracy" in entry]
-    losses = [entry for entry in trainer.state.log_history if "loss" in entry]
-    peft_model.save_pretrained(out)
+    _, seconds, curve, losses = train_and_save(trainer, peft_model, out, resume=resume)
     write_text_adapter_card(out, base=base, episodes=texts, lora=lora, training=training, curve=curve,
                             losses=losses, steps=trainer.state.global_step, seconds=seconds,
                             tokens=trainer.tokens_seen, device=str(loaded.device), max_text_tokens=max_text_tokens,
