@@ -16,7 +16,6 @@ from pathlib import Path
 
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
 from ..runtime.atomic import write_json_atomic, write_text_atomic
-from ..runtime.decoding import canonical_labels
 from ..runtime.embedded_prompts import build_embedded_prompt, model_inputs
 from ..runtime.loading import load_model_uncached
 from ..runtime.prompts import resolve_template
@@ -24,7 +23,7 @@ from ..vision.config import IMAGE_MARKERS, ImageEncoder
 from ..vision.episodes import ImageEpisodes
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
-from .examples import IGNORE_INDEX, answer_ids, end_of_turn_id
+from .examples import end_of_turn_id, example_from_prompt
 from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
 from .training import _prepare_output, add_lora, answer_only_loss
 
@@ -193,11 +192,9 @@ def image_training_inputs(loaded, projector, features, episodes, index, *, templ
     embeddings = projector(features[indices]).to(loaded.dtype)
     prompt = build_embedded_prompt(embeddings, k, loaded.tokenizer, template=template, condition=condition,
                                    markers=IMAGE_MARKERS)
-    targets = canonical_labels(y) if settings.label_order == "canonical" else y
-    answer = answer_ids(loaded, targets, k, eot_id)
-    ids = torch.tensor([list(prompt.input_ids) + answer], dtype=torch.long, device=loaded.device)
-    labels = torch.full_like(ids, IGNORE_INDEX)
-    labels[0, prompt.n_tokens:] = torch.tensor(answer, dtype=torch.long)
+    example = example_from_prompt(loaded, prompt, y, k, label_order=settings.label_order, eot_id=eot_id)
+    ids = torch.tensor([example.input_ids], dtype=torch.long, device=loaded.device)
+    labels = torch.tensor([example.labels], dtype=torch.long, device=loaded.device)
     inputs_embeds = model_inputs(loaded.model, ids, prompt)["inputs_embeds"]
     return {"inputs_embeds": inputs_embeds, "attention_mask": torch.ones_like(ids), "labels": labels}
 
