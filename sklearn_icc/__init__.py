@@ -1,10 +1,14 @@
 """sklearn-icc: In-Context Clustering with large language models, the scikit-learn way."""
 
-from .cluster import AttentionSpectralClustering, InContextClustering, attention_spectral_clustering, in_context_clustering
-from .cluster import in_context_clustering_many
+from ._version import __version__
+from .cluster import (
+    AttentionSpectralClustering,
+    InContextClustering,
+    attention_spectral_clustering,
+    in_context_clustering,
+    in_context_clustering_many,
+)
 from .metrics import clustering_accuracy
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AttentionSpectralClustering",

@@ -8,20 +8,12 @@ import subprocess
 import sys
 import time
 
+from ._cli_help import HelpFormatter
+
 # A user's mistake (a missing file, a bad option value, a model not installed) surfaces as one
 # of these, with a message that says what to do; the traceback only hides it.
 USER_ERRORS = (ValueError, TypeError, OSError, ImportError)
 TRACEBACK_ENV = "SKLEARN_ICC_TRACEBACK"
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help ends with its default, except where there is none to show."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if action.default is None or action.default is False or action.default == argparse.SUPPRESS or "(default" in text:
-            return text
-        return super()._get_help_string(action)
 
 
 def _demo_datasets(seed):
@@ -122,7 +114,7 @@ def fetch_model(args):
 
 def build_parser():
     """The argument parser of ``sklearn-icc`` (``bench`` and ``finetune`` parse their own options)."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(prog="sklearn-icc", description="In-Context Clustering with LLMs.",
                                      formatter_class=HelpFormatter)

@@ -10,9 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from ..cli import HelpFormatter
+from .._cli_help import HelpFormatter
 from .methods import GROUPS, Method, MethodContext, get_method, resolve_methods
-from .report import markdown_table, summarize, write_pivot_csv, write_summary_csv, write_table_csv
+from .report import (
+    markdown_table,
+    summarize,
+    write_pivot_csv,
+    write_summary_csv,
+    write_table_csv,
+)
 from .runner import read_results, run_suite
 from .suites import SUITES, get_suite
 

@@ -8,7 +8,7 @@ import io
 import platform
 from datetime import datetime, timezone
 
-from .. import __version__
+from .._version import __version__
 from ..runtime.adapters import ADAPTER_CARD
 from ..runtime.atomic import write_json_atomic, write_text_atomic
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._cli_help import HelpFormatter
 from ..datasets import EpisodeGrid
 from ..runtime.prompts import POINT_FORMATS
 from .config import LABEL_ORDERS, LoraSettings, TrainingSettings
@@ -29,7 +30,6 @@ def _joined(values):
 
 def build_parser():
     """The parser of ``sklearn-icc finetune``; its defaults are those of the settings dataclasses."""
-    from ..cli import HelpFormatter
 
     grid, lora, training = EpisodeGrid(), LoraSettings(), TrainingSettings()
     parser = argparse.ArgumentParser(

@@ -166,7 +166,7 @@ def _build(gguf_path, key, target):
 
 def _write_manifest(folder, gguf_path, key):
     """Fix the permissions, fsync every file, and record what was written."""
-    from .. import __version__
+    from .._version import __version__
 
     umask = current_umask()
     os.chmod(folder, 0o777 & ~umask)  # mkdtemp makes it 0700; a cache follows the umask
