@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture import capture_points, n_decoder_layers
+from ..runtime.prompts import fits_context_window
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._affinity import (
     affinity_from_attention,
@@ -359,4 +360,5 @@ class AttentionSpectralClustering(_BaseLLMClustering):
 
 
 def _fits(loaded, spec, points, n_clusters):
-    return spec.build(points, n_clusters, loaded).n_tokens <= loaded.context_length
+    """Whether the prompt of ``points`` fits the context window (a forward pass writes no answer)."""
+    return fits_context_window(spec.build(points, n_clusters, loaded).n_tokens, 0, loaded.context_length)

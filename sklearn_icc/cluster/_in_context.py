@@ -96,6 +96,10 @@ class InContextClustering(_BaseLLMClustering):
     label_probabilities_ : ndarray of shape (n_samples, k)
         The model's probability of each label at each point (one-hot for ``"free"``);
         ``k`` is ``n_clusters_``.
+    probabilities_ : ndarray of shape (n_samples,)
+        The probability of each point's own label, as ``HDBSCAN.probabilities_``
+        holds each point's membership strength; BERTopic reads it as the topic
+        probability of each document.
     n_clusters_ : int
         The number of clusters: ``n_clusters``, or with ``n_clusters=None`` the number
         of labels the model used (``predict`` then states this k in its prompts).
@@ -210,6 +214,7 @@ class InContextClustering(_BaseLLMClustering):
             )
         self.labels_ = run.labels
         self.label_probabilities_ = run.probabilities
+        self.probabilities_ = run.probabilities[np.arange(len(run.labels)), run.labels]
         self.n_clusters_ = int(run.probabilities.shape[1])
         self._record_runtime(loaded)
         self.n_prompt_tokens_ = run.prompts[0].n_tokens

@@ -21,27 +21,39 @@ def held_out_grid(grid):
     return dataclasses.replace(grid, dfs=HELD_OUT_DFS, n_permutations=1, allow_held_out=True)
 
 
-def held_out_scores(loaded, grid, settings, n_episodes):
-    """Mean accuracy and ARI of greedy constrained decoding on ``n_episodes`` held-out episodes.
+def score_held_out(loaded, episode_prompt, n_episodes, modules=()):
+    """Mean accuracy and ARI of greedy constrained decoding on ``n_episodes`` episodes.
 
-    ``loaded.model`` may be the model under training: it is put in eval mode for
-    the evaluation and back in train mode afterwards if it was training.
+    The one held-out loop of every kind of training (numbers, images, texts).
+    ``episode_prompt(index)`` returns ``(prompt, y)``, the built prompt of held-out
+    episode ``index`` and its true clusters. ``loaded.model`` and ``modules`` (for
+    example an image projector) may be under training: they are put in eval mode for
+    the evaluation and back in the mode they were in afterwards.
     """
-    model = loaded.model
-    was_training = model.training
-    model.eval()
-    template = resolve_template(settings.prompt)
-    grid = held_out_grid(grid)
+    modes = [(module, module.training) for module in (loaded.model, *modules)]
+    for module, _ in modes:
+        module.eval()
     accuracy, ari = [], []
     try:
         for index in range(n_episodes):
-            X, y = grid_episode(grid, index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
-            k = int(y.max()) + 1
-            prompt = build_prompt(X, k, loaded.tokenizer, template=template, point_format=settings.point_format)
-            labels = constrained_decode(loaded, prompt, k).labels
+            prompt, y = episode_prompt(index)
+            labels = constrained_decode(loaded, prompt, int(np.max(y)) + 1).labels
             accuracy.append(clustering_accuracy(y, labels))
             ari.append(adjusted_rand_score(y, labels))
     finally:
-        if was_training:
-            model.train()
+        for module, mode in modes:
+            module.train(mode)
     return {"heldout_accuracy": float(np.mean(accuracy)), "heldout_ari": float(np.mean(ari))}
+
+
+def held_out_scores(loaded, grid, settings, n_episodes):
+    """:func:`score_held_out` on episodes of ``grid`` at the held-out df values."""
+    template = resolve_template(settings.prompt)
+    grid = held_out_grid(grid)
+
+    def episode_prompt(index):
+        X, y = grid_episode(grid, index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
+        return build_prompt(X, int(y.max()) + 1, loaded.tokenizer, template=template,
+                            point_format=settings.point_format), y
+
+    return score_held_out(loaded, episode_prompt, n_episodes)

@@ -13,13 +13,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
-from ..metrics import clustering_accuracy
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
 from ..runtime.atomic import write_json_atomic, write_text_atomic
-from ..runtime.decoding import canonical_labels, constrained_decode
 from ..runtime.embedded_prompts import build_embedded_prompt, model_inputs
 from ..runtime.loading import load_model_uncached
 from ..runtime.prompts import resolve_template
@@ -27,8 +23,8 @@ from ..vision.config import IMAGE_MARKERS, ImageEncoder
 from ..vision.episodes import ImageEpisodes
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
-from .examples import IGNORE_INDEX, answer_ids, end_of_turn_id
-from .heldout import HELD_OUT_SEED_OFFSET
+from .examples import end_of_turn_id, example_from_prompt
+from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
 from .training import _prepare_output, add_lora, answer_only_loss
 
 PROJECTOR_FILE = "projector.safetensors"
@@ -196,43 +192,28 @@ def image_training_inputs(loaded, projector, features, episodes, index, *, templ
     embeddings = projector(features[indices]).to(loaded.dtype)
     prompt = build_embedded_prompt(embeddings, k, loaded.tokenizer, template=template, condition=condition,
                                    markers=IMAGE_MARKERS)
-    targets = canonical_labels(y) if settings.label_order == "canonical" else y
-    answer = answer_ids(loaded, targets, k, eot_id)
-    ids = torch.tensor([list(prompt.input_ids) + answer], dtype=torch.long, device=loaded.device)
-    labels = torch.full_like(ids, IGNORE_INDEX)
-    labels[0, prompt.n_tokens:] = torch.tensor(answer, dtype=torch.long)
+    example = example_from_prompt(loaded, prompt, y, k, label_order=settings.label_order, eot_id=eot_id)
+    ids = torch.tensor([example.input_ids], dtype=torch.long, device=loaded.device)
+    labels = torch.tensor([example.labels], dtype=torch.long, device=loaded.device)
     inputs_embeds = model_inputs(loaded.model, ids, prompt)["inputs_embeds"]
     return {"inputs_embeds": inputs_embeds, "attention_mask": torch.ones_like(ids), "labels": labels}
 
 
 def image_heldout_scores(loaded, projector, features, episodes, settings, n_episodes):
-    """Mean accuracy and ARI of constrained decoding on ``n_episodes`` episodes of ``episodes``.
-
-    Episodes use the held-out seed stream; the model and projector go back to training
-    mode afterwards if they were in it.
-    """
+    """:func:`~sklearn_icc.finetune.heldout.score_held_out` on ``n_episodes`` episodes of
+    ``episodes`` (the held-out seed stream), the projector in eval mode meanwhile."""
     import torch
 
     template = resolve_template(settings.prompt)
-    modes = [(module, module.training) for module in (loaded.model, projector)]
-    for module, _ in modes:
-        module.eval()
-    accuracy, ari = [], []
-    try:
-        for index in range(n_episodes):
-            indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
-            k = int(y.max()) + 1
-            with torch.no_grad():
-                embeddings = projector(features[indices]).to(loaded.dtype)
-            prompt = build_embedded_prompt(embeddings, k, loaded.tokenizer, template=template, condition=condition,
-                                           markers=IMAGE_MARKERS)
-            labels = constrained_decode(loaded, prompt, k).labels
-            accuracy.append(clustering_accuracy(y, labels))
-            ari.append(adjusted_rand_score(y, labels))
-    finally:
-        for module, mode in modes:
-            module.train(mode)
-    return {"heldout_accuracy": float(np.mean(accuracy)), "heldout_ari": float(np.mean(ari))}
+
+    def episode_prompt(index):
+        indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
+        with torch.no_grad():
+            embeddings = projector(features[indices]).to(loaded.dtype)
+        return build_embedded_prompt(embeddings, int(y.max()) + 1, loaded.tokenizer, template=template,
+                                     condition=condition, markers=IMAGE_MARKERS), y
+
+    return score_held_out(loaded, episode_prompt, n_episodes, modules=(projector,))
 
 
 def write_image_adapter_card(out, *, base, encoder, episodes, lora, training, curve, losses, steps, seconds, device):

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
 
 from ..cluster._texts import validate_texts
 from ..labelled_episodes import LabelledEpisodes
-from ..metrics import clustering_accuracy
 from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
-from ..runtime.decoding import constrained_decode
 from ..runtime.loading import load_model_uncached
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, cut_texts, resolve_text_template
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import end_of_turn_id, example_from_prompt
-from .heldout import HELD_OUT_SEED_OFFSET
-from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, last_complete_checkpoint
+from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
+from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, train_and_save
 
 
 class TextEpisodes(LabelledEpisodes):
@@ -140,29 +136,17 @@ class TextEpisodeDataset:
 
 
 def text_heldout_scores(loaded, episodes, settings, n_episodes, *, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
-    """Mean accuracy and ARI of constrained decoding on ``n_episodes`` episodes of ``episodes``.
-
-    Episodes use the held-out seed stream; the model goes back to training mode
-    afterwards if it was in it.
-    """
-    model = loaded.model
-    was_training = model.training
-    model.eval()
+    """:func:`~sklearn_icc.finetune.heldout.score_held_out` on ``n_episodes`` episodes of
+    ``episodes``, drawn from the held-out seed stream."""
     template = resolve_text_template(settings.prompt)
-    accuracy, ari = [], []
-    try:
-        for index in range(n_episodes):
-            indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
-            k = int(y.max()) + 1
-            prompt, _ = build_text_prompt([episodes.texts[i] for i in indices], k, loaded.tokenizer,
-                                          template=template, condition=condition, max_text_tokens=max_text_tokens)
-            labels = constrained_decode(loaded, prompt, k).labels
-            accuracy.append(clustering_accuracy(y, labels))
-            ari.append(adjusted_rand_score(y, labels))
-    finally:
-        if was_training:
-            model.train()
-    return {"heldout_accuracy": float(np.mean(accuracy)), "heldout_ari": float(np.mean(ari))}
+
+    def episode_prompt(index):
+        indices, y, condition = episodes.episode(index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
+        prompt, _ = build_text_prompt([episodes.texts[i] for i in indices], int(y.max()) + 1, loaded.tokenizer,
+                                      template=template, condition=condition, max_text_tokens=max_text_tokens)
+        return prompt, y
+
+    return score_held_out(loaded, episode_prompt, n_episodes)
 
 
 def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=None, lora=None, training=None,
@@ -250,15 +234,8 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
                                    max_text_tokens=max_text_tokens)
 
     run = training if heldout is not None else dataclasses.replace(training, eval_every=0)
-    started = time.perf_counter()
     trainer = _build_trainer(peft_model, tracked, dataset, heldout_scores, run, out / CHECKPOINTS, progress)
-    checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
-    trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
-
-    curve = [entry for entry in trainer.state.log_history if "heldout_accuracy" in entry]
-    losses = [entry for entry in trainer.state.log_history if "loss" in entry]
-    peft_model.save_pretrained(out)
+    _, seconds, curve, losses = train_and_save(trainer, peft_model, out, resume=resume)
     write_text_adapter_card(out, base=base, episodes=texts, lora=lora, training=training, curve=curve,
                             losses=losses, steps=trainer.state.global_step, seconds=seconds,
                             tokens=trainer.tokens_seen, device=str(loaded.device), max_text_tokens=max_text_tokens,

@@ -106,18 +106,11 @@ def finetune(
     tracked = dataclasses.replace(loaded, model=peft_model.get_base_model())
     dataset = EpisodeDataset(loaded, grid, training.n_steps * training.batch_size, training, seed=training.seed)
 
-    started = time.perf_counter()
     def heldout():
         return held_out_scores(tracked, grid, training, training.n_eval_episodes)
 
     trainer = _build_trainer(peft_model, tracked, dataset, heldout, training, out / CHECKPOINTS, progress)
-    checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
-    trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
-
-    curve = [entry for entry in trainer.state.log_history if "heldout_accuracy" in entry]
-    losses = [entry for entry in trainer.state.log_history if "loss" in entry]
-    peft_model.save_pretrained(out)
+    checkpoint, seconds, curve, losses = train_and_save(trainer, peft_model, out, resume=resume)
     write_adapter_card(
         out, base=base, grid=grid, lora=lora, training=training, curve=curve, losses=losses,
         steps=trainer.state.global_step, seconds=seconds, tokens=trainer.tokens_seen,
@@ -128,6 +121,22 @@ def finetune(
     kind = InContextClustering if estimator == "icc" else AttentionSpectralClustering
     return kind(model=model, adapter=str(out), prompt=training.prompt, point_format=training.point_format,
                 device=training.device)
+
+
+def train_and_save(trainer, peft_model, out, *, resume):
+    """Train (from the newest complete checkpoint when ``resume``) and save the adapter into ``out``.
+
+    Returns ``(checkpoint resumed from or None, seconds, held-out curve, losses)``;
+    shared by every kind of training.
+    """
+    started = time.perf_counter()
+    checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
+    trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.perf_counter() - started
+    curve = [entry for entry in trainer.state.log_history if "heldout_accuracy" in entry]
+    losses = [entry for entry in trainer.state.log_history if "loss" in entry]
+    peft_model.save_pretrained(out)
+    return checkpoint, seconds, curve, losses
 
 
 def _prepare_output(out, *, overwrite, resume):

@@ -24,7 +24,7 @@ from .answers import LabelAnswer, TrieLabelAnswer, canonical_labels, propose_lab
 from .embedded_prompts import model_inputs
 from .faults import check_finite, out_of_memory_advice
 from .label_tokens import AnswerTokens, answer_tokens
-from .prompts import check_context_window
+from .prompts import check_context_window, fits_context_window
 
 __all__ = [
     "AnswerTokens",
@@ -151,8 +151,8 @@ def tree_attention(n_past, n_main, parents, dtype, device):
 
 def prompt_fits(loaded, prompt, n_clusters):
     """Whether ``prompt`` and its constrained answer fit the model's context window."""
-    needed = prompt.n_tokens + answer_tokens(loaded, n_clusters).n_answer_tokens(prompt.n_points)
-    return needed <= loaded.context_length
+    n_answer = answer_tokens(loaded, n_clusters).n_answer_tokens(prompt.n_points)
+    return fits_context_window(prompt.n_tokens, n_answer, loaded.context_length)
 
 
 def start_answer(loaded, prompt, n_clusters, *, window=16, temperature=0.0, seed=0, forced_labels=None, layout=None):

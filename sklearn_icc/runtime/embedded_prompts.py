@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .prompts import PROMPT_TEMPLATES, Prompt, chat_messages, render_user_message
+from .prompts import LIST_CLOSE as CLOSE
+from .prompts import LIST_OPEN as OPEN
+from .prompts import LIST_SEPARATOR as SEPARATOR
+from .prompts import PROMPT_TEMPLATES, Prompt, render_chat
 
 _SLOT = "\ue000"  # a private-use character marks where each point's embeddings go
-OPEN, SEPARATOR, CLOSE = "[", ", ", "]"
 
 
 def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, condition=None, markers=("<image>", "</image>")):
@@ -45,14 +47,9 @@ def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, c
         raise ValueError("build_embedded_prompt needs at least one point of at least one embedding.")
     opening, closing = markers
     points_text = OPEN + SEPARATOR.join(opening + _SLOT + closing for _ in range(n_points)) + CLOSE
-    user_text, points_offset = render_user_message(template, n_clusters, points_text, condition)
-    rendered = tokenizer.apply_chat_template(
-        chat_messages(template, user_text), tokenize=False, add_generation_prompt=True
-    )
-    user_at = rendered.rfind(user_text)
-    if user_at < 0 or rendered.count(_SLOT) != n_points:
+    rendered, data_start = render_chat(template, n_clusters, points_text, condition, tokenizer)
+    if rendered.count(_SLOT) != n_points:
         raise ValueError("The chat template changed the user message; cannot place the embeddings.")
-    data_start = user_at + points_offset
     before, after = rendered[:data_start], rendered[data_start + len(points_text) :]
     stripped = before.rstrip()  # a space before the bracket is tokenized with it, as in text
 

@@ -56,13 +56,17 @@ PROMPT_TEMPLATES = {
 }
 
 
+# The one copy of a bracketed list's parts: the paper's points, image spans and answers.
+LIST_OPEN, LIST_SEPARATOR, LIST_CLOSE = "[", ", ", "]"
+
+
 @dataclass(frozen=True)
 class AnswerFormat:
     """How the answer is written: ``open`` + labels joined by ``separator`` + ``close``."""
 
-    open: str = "["
-    separator: str = ", "
-    close: str = "]"
+    open: str = LIST_OPEN
+    separator: str = LIST_SEPARATOR
+    close: str = LIST_CLOSE
 
     def render(self, labels):
         return self.open + self.separator.join(str(int(label)) for label in labels) + self.close
@@ -114,8 +118,8 @@ def encode_points(X, point_format="paper"):
     X = np.asarray(X, dtype=np.float64)
     if point_format == "paper":
         rounded = np.round(X, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
-        texts = ["[" + ", ".join(f"{v:.2f}" for v in row) + "]" for row in rounded]
-        return texts, "[", ", ", "]"
+        texts = [LIST_OPEN + LIST_SEPARATOR.join(f"{v:.2f}" for v in row) + LIST_CLOSE for row in rounded]
+        return texts, LIST_OPEN, LIST_SEPARATOR, LIST_CLOSE
     if point_format == "compact":
         scaled = compact_scale(X)
         texts = [" ".join(str(v) for v in row) for row in scaled]
@@ -199,6 +203,22 @@ def build_prompt(X, n_clusters, tokenizer, *, template=None, condition=None, poi
                                    condition=condition)
 
 
+def render_chat(template, n_clusters, points_text, condition, tokenizer):
+    """The chat template's rendering of the episode's conversation (generation prompt
+    added), and the character offset where ``points_text`` starts in it.
+
+    Shared by every prompt builder: numbers, texts and embedded points.
+    """
+    user_text, points_offset = render_user_message(template, n_clusters, points_text, condition)
+    rendered = tokenizer.apply_chat_template(
+        chat_messages(template, user_text), tokenize=False, add_generation_prompt=True
+    )
+    user_at = rendered.rfind(user_text)
+    if user_at < 0:
+        raise ValueError("The chat template changed the user message; cannot locate the points.")
+    return rendered, user_at + points_offset
+
+
 def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template, condition=None):
     """Render the chat prompt whose data is ``texts`` (each point already written) and
     locate each point's tokens; ``brackets`` is ``(open, separator, close)`` of the list.
@@ -212,14 +232,7 @@ def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template,
         starts.append(pos)
         pos += len(text) + len(sep)
     points_text = open_ + sep.join(texts) + close
-    user_text, points_offset = render_user_message(template, n_clusters, points_text, condition)
-    rendered = tokenizer.apply_chat_template(
-        chat_messages(template, user_text), tokenize=False, add_generation_prompt=True
-    )
-    user_at = rendered.rfind(user_text)
-    if user_at < 0:
-        raise ValueError("The chat template changed the user message; cannot locate the points.")
-    data_start = user_at + points_offset
+    rendered, data_start = render_chat(template, n_clusters, points_text, condition, tokenizer)
     encoding = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(encoding["input_ids"])
     token_starts = np.array([start for start, _ in encoding["offset_mapping"]])
@@ -237,10 +250,15 @@ def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template,
     return Prompt(text=rendered, input_ids=ids, point_spans=spans)
 
 
+def fits_context_window(n_prompt_tokens, n_answer_tokens, context_length):
+    """Whether a prompt and its answer fit the context window: the one such check."""
+    return n_prompt_tokens + n_answer_tokens <= context_length
+
+
 def check_context_window(n_points, n_prompt_tokens, n_answer_tokens, context_length):
     """Raise ``ValueError`` when a prompt and its answer do not fit the context window."""
     needed = n_prompt_tokens + n_answer_tokens
-    if needed > context_length:
+    if not fits_context_window(n_prompt_tokens, n_answer_tokens, context_length):
         raise ValueError(
             f"The prompt for n={n_points} points needs {needed} tokens ({n_prompt_tokens} prompt "
             f"+ {n_answer_tokens} answer), over the model's context window of {context_length} "

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from numbers import Integral
 
-from .prompts import PromptTemplate, prompt_from_point_texts
+from .prompts import LIST_CLOSE, LIST_OPEN, LIST_SEPARATOR, PromptTemplate, prompt_from_point_texts
 
 DEFAULT_MAX_TEXT_TOKENS = 128
-BRACKETS = ("[", ", ", "]")
+BRACKETS = (LIST_OPEN, LIST_SEPARATOR, LIST_CLOSE)
 
 # The numeric templates' names, worded for texts: an estimator's ``prompt="paper"``
 # (its default) clusters texts with the paper's instruction, said of texts.

@@ -117,3 +117,9 @@ def test_function_details_and_small_pickles(tiny_model, X):
     restored = pickle.loads(pickle.dumps(icc))
     assert not hasattr(restored, "_fit_details")
     np.testing.assert_array_equal(restored.predict(X[:3]), icc.predict(X[:3]))
+
+
+def test_probabilities_are_each_points_own_label_probability(tiny_model, X):
+    icc = InContextClustering(2, model=tiny_model).fit(X)
+    np.testing.assert_allclose(icc.probabilities_, icc.label_probabilities_[np.arange(len(X)), icc.labels_])
+    assert icc.probabilities_.shape == (len(X),) and np.all((icc.probabilities_ > 0) & (icc.probabilities_ <= 1))
