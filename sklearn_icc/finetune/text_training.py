@@ -18,14 +18,13 @@ import numpy as np
 
 from ..cluster._texts import validate_texts
 from ..labelled_episodes import LabelledEpisodes
-from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
-from ..runtime.loading import load_model_uncached
+from ..runtime.adapters import ADAPTER_CARD
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, cut_texts, resolve_text_template
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import end_of_turn_id, example_from_prompt
 from .heldout import HELD_OUT_SEED_OFFSET, score_held_out
-from .training import CHECKPOINTS, _build_trainer, _prepare_output, add_lora, train_and_save
+from .training import CHECKPOINTS, _build_trainer, _prepare_output, load_for_training, train_and_save
 
 
 class TextEpisodes(LabelledEpisodes):
@@ -217,10 +216,7 @@ def finetune_texts(model="default", out="icc-text-adapter", *, texts, heldout=No
     out = Path(out)
     _prepare_output(out, overwrite=overwrite, resume=resume)
 
-    loaded = load_model_uncached(model, device=training.device, dtype="float32")
-    base = {"name": loaded.name, "model": str(model), "fingerprint": model_fingerprint(loaded.model)}
-    peft_model = add_lora(loaded.model, lora, seed=training.seed)
-    tracked = dataclasses.replace(loaded, model=peft_model.get_base_model())
+    loaded, base, peft_model, tracked = load_for_training(model, lora, training)
     dataset = TextEpisodeDataset(loaded, texts, training.n_steps * training.batch_size, training,
                                  max_text_tokens=max_text_tokens, seed=training.seed)
     if dataset.n_cut:

@@ -100,10 +100,7 @@ def finetune(
     out = Path(out)
     _prepare_output(out, overwrite=overwrite, resume=resume)
 
-    loaded = load_model_uncached(model, device=training.device, dtype="float32")
-    base = {"name": loaded.name, "model": str(model), "fingerprint": model_fingerprint(loaded.model)}
-    peft_model = add_lora(loaded.model, lora, seed=training.seed)
-    tracked = dataclasses.replace(loaded, model=peft_model.get_base_model())
+    loaded, base, peft_model, tracked = load_for_training(model, lora, training)
     dataset = EpisodeDataset(loaded, grid, training.n_steps * training.batch_size, training, seed=training.seed)
 
     def heldout():
@@ -121,6 +118,19 @@ def finetune(
     kind = InContextClustering if estimator == "icc" else AttentionSpectralClustering
     return kind(model=model, adapter=str(out), prompt=training.prompt, point_format=training.point_format,
                 device=training.device)
+
+
+def load_for_training(model, lora, training):
+    """A fresh float32 copy of ``model`` with a new LoRA: ``(loaded, base, peft_model, tracked)``.
+
+    ``base`` describes the base model for the adapter card; ``tracked`` is ``loaded``
+    whose model is the one under training, for the held-out evaluations. Shared by
+    every kind of training.
+    """
+    loaded = load_model_uncached(model, device=training.device, dtype="float32")
+    base = {"name": loaded.name, "model": str(model), "fingerprint": model_fingerprint(loaded.model)}
+    peft_model = add_lora(loaded.model, lora, seed=training.seed)
+    return loaded, base, peft_model, dataclasses.replace(loaded, model=peft_model.get_base_model())
 
 
 def train_and_save(trainer, peft_model, out, *, resume):
