@@ -43,7 +43,7 @@ def _demo_methods(model):
 
     return [
         ("KMeans", lambda: make_pipeline(StandardScaler(), KMeans(3, n_init=10, random_state=0))),
-        ("ICC paper format", lambda: make_pipeline(StandardScaler(), InContextClustering(3, model=model))),
+        ("ICC paper format", lambda: make_pipeline(StandardScaler(), InContextClustering(3, model=model, point_format="paper"))),
         (
             "ICC compact format",
             lambda: make_pipeline(StandardScaler(), InContextClustering(3, model=model, point_format="compact")),

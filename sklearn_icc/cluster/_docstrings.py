@@ -32,6 +32,12 @@ _ENTRIES = {
     "point_format": """point_format : {"paper", "compact"}, default="paper"
     ``"paper"``: ``[[1.23, -4.5], ...]`` with 2 decimals. ``"compact"``: each
     feature robustly rescaled to integers in [-99, 99], about half the tokens.""",
+    "icc_point_format": """point_format : {"paper", "compact"}, default="compact"
+    ``"compact"``: each feature robustly rescaled to integers in [-99, 99], one
+    point per line (about 7 data tokens per 3-D point with the default model's
+    tokenizer). ``"paper"``: the paper's ``[[1.23, -4.5], ...]`` with 2 decimals
+    (about 18). Compact is the default: as accurate in the benchmarks, less than
+    half the prompt, and the format ``benchmarks/train_gpu.py`` trains adapters on.""",
     "decoding": """decoding : {"constrained", "free"}, default="constrained"
     ``"free"`` is the paper's generate-then-parse baseline; its failures are
     counted in ``n_decoding_failures_`` and warned about.""",
@@ -100,7 +106,8 @@ def _block(*names):
 
 # The parameter lists of the estimators, in signature order; their functions share them.
 PARAMETER_DOCS["icc_parameters"] = _block(
-    "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "point_format", "decoding", "temperature",
+    "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "icc_point_format", "decoding",
+    "temperature",
     "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(

@@ -23,7 +23,7 @@ DECODINGS = ("constrained", "free")
 
 @fill_doc
 def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
-                          prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
+                          prompt="paper", point_format="compact", decoding="constrained", temperature=0.0, n_orderings=1,
                           chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
                           max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, return_details=False):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
@@ -56,8 +56,8 @@ def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", 
     >>> from sklearn_icc import in_context_clustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
     >>> labels, proba = in_context_clustering(X, n_clusters=2)
-    >>> labels
-    array([0, 0, 0, 0])
+    >>> labels  # zero-shot, the small default model clusters near chance
+    array([0, 1, 1, 1])
     >>> proba.shape
     (4, 2)
     """
@@ -78,7 +78,7 @@ def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", 
 class InContextClustering(_BaseLLMClustering):
     """In-Context Clustering: a large language model reads the points and labels them.
 
-    The points are written into a chat prompt as text (the paper's format by default);
+    The points are written into a chat prompt as text (compact integers by default);
     the model answers with one label per point. Constrained decoding guarantees exactly
     ``n_samples`` labels in ``0..n_clusters-1``, numbered by first appearance.
 
@@ -156,7 +156,7 @@ class InContextClustering(_BaseLLMClustering):
     }
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
-                 prompt="paper", point_format="paper", decoding="constrained", temperature=0.0, n_orderings=1,
+                 prompt="paper", point_format="compact", decoding="constrained", temperature=0.0, n_orderings=1,
                  chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
         super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,

@@ -35,7 +35,7 @@ _SHARED = {**_BaseLLMClustering._parameter_constraints, **DECODING_CONSTRAINTS}
 )
 @fill_doc
 def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter=None, condition=None, prompt="paper",
-                               point_format="paper", temperature=0.0, n_orderings=1, chunk_size=None, batch_size=8,
+                               point_format="compact", temperature=0.0, n_orderings=1, chunk_size=None, batch_size=8,
                                n_jobs=None, random_state=None, device="auto", dtype="auto", device_map=None,
                                prefill="auto", verbose=0):
     """Cluster many episodes, their prompts decoded ``batch_size`` at a time.
@@ -63,7 +63,7 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
     %(adapter)s
     %(condition)s
     %(prompt)s
-    %(point_format)s
+    %(icc_point_format)s
     %(temperature)s
     %(n_orderings)s
     chunk_size : int or None, default=None

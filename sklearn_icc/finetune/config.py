@@ -78,7 +78,7 @@ class TrainingSettings:
         the generator's raw cluster ids (the paper's choice).
     prompt : str, default="paper"
         The prompt template (see :data:`~sklearn_icc.runtime.PROMPT_TEMPLATES`).
-    point_format : {"paper", "compact"}, default="paper"
+    point_format : {"paper", "compact"}, default="compact"
     gradient_checkpointing : bool, default=False
         Trade compute for memory; it slows a step by about a third.
     time_limit_minutes : float or None, default=None
@@ -103,7 +103,7 @@ class TrainingSettings:
     save_every: int = 50
     label_order: str = "canonical"
     prompt: str = "paper"
-    point_format: str = "paper"
+    point_format: str = "compact"
     gradient_checkpointing: bool = False
     time_limit_minutes: float | None = None
     device: str = "auto"

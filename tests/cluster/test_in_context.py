@@ -158,7 +158,7 @@ def test_prompt_over_the_context_window(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=200)
     with pytest.raises(ValueError, match=r"needs \d+ tokens .* context window of 200 tokens"):
-        InContextClustering(2, model=path).fit(np.zeros((20, 2)))
+        InContextClustering(2, model=path, point_format="paper").fit(np.zeros((20, 2)))
 
 
 def test_unloadable_model_path(tmp_path, X):
@@ -208,7 +208,7 @@ def test_points_that_do_not_fit_one_prompt_are_chunked(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=1500)
     X = np.random.default_rng(0).normal(size=(90, 2))  # about 2600 tokens in one prompt
-    icc = InContextClustering(2, model=path, random_state=0).fit(X)
+    icc = InContextClustering(2, model=path, point_format="paper", random_state=0).fit(X)
     assert icc.labels_.shape == (90,) and set(icc.labels_.tolist()) <= {0, 1}
     assert icc.n_prompt_tokens_ < 1500
 
@@ -218,10 +218,10 @@ def test_chunks_shrink_until_they_fit_unless_the_size_is_given(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=540)  # about 15 such points fit
     X = np.random.default_rng(0).normal(size=(60, 2))
-    icc = InContextClustering(2, model=path, random_state=0).fit(X)  # chunks of 50 would not fit
+    icc = InContextClustering(2, model=path, point_format="paper", random_state=0).fit(X)  # chunks of 50 would not fit
     assert icc.labels_.shape == (60,) and set(icc.labels_.tolist()) <= {0, 1}
     with pytest.raises(ValueError, match="A chunk of 40 of the 60 points needs .* give a smaller chunk_size"):
-        InContextClustering(2, model=path, chunk_size=40).fit(X)
+        InContextClustering(2, model=path, point_format="paper", chunk_size=40).fit(X)
 
 
 def test_chunk_size_below_n_clusters(tiny_model, X):

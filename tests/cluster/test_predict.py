@@ -41,7 +41,7 @@ def test_predict_chunks_new_points_to_fit_the_context(tmp_path):
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=700)
     X_fit = np.random.default_rng(0).normal(size=(8, 2))
-    icc = InContextClustering(2, model=path).fit(X_fit)
+    icc = InContextClustering(2, model=path, point_format="paper").fit(X_fit)
     labels = icc.predict(np.random.default_rng(1).normal(size=(40, 2)))  # 48 points do not fit at once
     assert labels.shape == (40,) and set(labels.tolist()) <= {0, 1}
 
@@ -53,7 +53,7 @@ def test_predict_after_a_fit_that_fills_the_context_uses_representatives(tmp_pat
 
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=540)  # 20 points fit, 21 do not
     X_fit = np.zeros((20, 2))
-    icc = InContextClustering(2, model=path).fit(X_fit)
+    icc = InContextClustering(2, model=path, point_format="paper").fit(X_fit)
     seen = []
     real = _episodes.constrained_decode
 

@@ -23,12 +23,15 @@ def _episode(n, n_centres, n_features, seed, df=5.0):
     return make_mixture(n, n_centres, n_features, df=df, random_state=seed)[0]
 
 
+# Recorded when "paper" was the default point format; the cases that name none keep it.
 def _icc(X, **params):
+    params.setdefault("point_format", "paper")
     icc = InContextClustering(model="default", device="cpu", **params).fit(X)
     return {"labels": icc.labels_, "proba": icc.label_probabilities_}
 
 
 def _icc_predict(X, new, **params):
+    params.setdefault("point_format", "paper")
     icc = InContextClustering(model="default", device="cpu", **params).fit(X)
     return {"labels": icc.predict(new), "proba": icc.predict_proba(new), "fit_labels": icc.labels_}
 
@@ -39,11 +42,13 @@ def _asc(X, **params):
 
 
 def _many(X_list, **params):
+    params.setdefault("point_format", "paper")
     icc = InContextClustering(model="default", device="cpu", **params)
     return {f"labels{i}": labels for i, labels in enumerate(icc.fit_predict_many(X_list, batch_size=2))}
 
 
 def _icc_function(X, k, **params):
+    params.setdefault("point_format", "paper")
     labels, proba = in_context_clustering(X, k, model="default", device="cpu", **params)
     return {"labels": labels, "proba": proba}
 

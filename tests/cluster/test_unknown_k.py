@@ -82,7 +82,7 @@ def test_max_clusters_beyond_the_context_is_refused(tmp_path):
     path = build_tiny_model_dir(tmp_path / "short", max_position_embeddings=256)
     X = np.random.default_rng(2).normal(size=(40, 2))
     with pytest.raises(ValueError, match=r"context window of 256 tokens; give a smaller chunk_size, lower max_clusters"):
-        InContextClustering(None, max_clusters=30, model=path).fit(X)
+        InContextClustering(None, max_clusters=30, model=path, point_format="paper").fit(X)
 
 
 def test_batches_of_unknown_k_are_refused(tiny_model, X):

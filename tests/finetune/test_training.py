@@ -56,7 +56,7 @@ def test_adapter_directory_has_peft_files_card_and_curve(trained, tiny_model):
     assert all(0 <= entry["heldout_accuracy"] <= 1 for entry in card["learning_curve"])
     assert card["tokens_per_second"] > 0
     assert isinstance(icc, InContextClustering)
-    assert icc.adapter == str(out) and icc.model == tiny_model and icc.point_format == "paper"
+    assert icc.adapter == str(out) and icc.model == tiny_model and icc.point_format == "compact"
 
 
 def test_adapter_serves_through_both_estimators(trained, tiny_model):
