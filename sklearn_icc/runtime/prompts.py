@@ -96,15 +96,18 @@ class Prompt:
         return len(self.input_ids)
 
 
-def resolve_template(prompt):
-    """Return the :class:`PromptTemplate` that the estimator's ``prompt`` names."""
+def resolve_template(prompt, templates=None, kind=""):
+    """Return the :class:`PromptTemplate` that the estimator's ``prompt`` names.
+
+    ``templates`` maps names to templates (``None``: :data:`PROMPT_TEMPLATES`); ``kind``
+    ends the error message (" for texts"). A template is used as given.
+    """
+    templates = PROMPT_TEMPLATES if templates is None else templates
     if isinstance(prompt, PromptTemplate):
         return prompt
-    if isinstance(prompt, str) and prompt in PROMPT_TEMPLATES:
-        return PROMPT_TEMPLATES[prompt]
-    raise ValueError(
-        f"prompt must be one of {sorted(PROMPT_TEMPLATES)} or a PromptTemplate, got {prompt!r}."
-    )
+    if isinstance(prompt, str) and prompt in templates:
+        return templates[prompt]
+    raise ValueError(f"prompt must be one of {sorted(templates)} or a PromptTemplate{kind}, got {prompt!r}.")
 
 
 def encode_points(X, point_format="paper"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from numbers import Integral
 
-from .prompts import LIST_CLOSE, LIST_OPEN, LIST_SEPARATOR, PromptTemplate, prompt_from_point_texts
+from .prompts import LIST_CLOSE, LIST_OPEN, LIST_SEPARATOR, PromptTemplate, prompt_from_point_texts, resolve_template
 
 DEFAULT_MAX_TEXT_TOKENS = 128
 BRACKETS = (LIST_OPEN, LIST_SEPARATOR, LIST_CLOSE)
@@ -39,13 +39,7 @@ TEXT_PROMPT_TEMPLATES = {
 
 def resolve_text_template(prompt):
     """The :class:`PromptTemplate` for texts that ``prompt`` names (a template is used as given)."""
-    if isinstance(prompt, PromptTemplate):
-        return prompt
-    if isinstance(prompt, str) and prompt in TEXT_PROMPT_TEMPLATES:
-        return TEXT_PROMPT_TEMPLATES[prompt]
-    raise ValueError(
-        f"prompt must be one of {sorted(TEXT_PROMPT_TEMPLATES)} or a PromptTemplate for texts, got {prompt!r}."
-    )
+    return resolve_template(prompt, TEXT_PROMPT_TEMPLATES, " for texts")
 
 
 def cut_texts(texts, tokenizer, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
