@@ -29,11 +29,15 @@ import time
 import numpy as np
 import torch
 
+from sklearn.metrics import adjusted_rand_score
+
 from sklearn_icc import AttentionSpectralClustering, InContextClustering
 from sklearn_icc.datasets import make_mixture
+from sklearn_icc.metrics import clustering_accuracy
 from sklearn_icc.runtime import load_model
 from sklearn_icc.runtime.capture import decoder_layers
 from sklearn_icc.runtime.decoding import answer_tokens
+from sklearn_icc.runtime import clear_prefix_caches
 
 
 class _Stop(Exception):
@@ -72,36 +76,74 @@ def _answer_ids(loaded, labels, n_clusters):
     return ids + list(layout.close)
 
 
+def profile_fit(loaded, X, common):
+    """Where one default fit's time goes: the model's passes against the rest, then the top operators."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    body = loaded.model.model
+    forward = body.forward
+
+    def timed_forward(*args, **kwargs):
+        with record_function("model pass"):
+            return forward(*args, **kwargs)
+
+    clear_prefix_caches()
+    body.forward = timed_forward
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            with record_function("fit"):
+                InContextClustering(3, **common).fit(X)
+    finally:
+        del body.forward
+    events = {event.key: event for event in prof.key_averages()}
+    fit, model = events["fit"].cpu_time_total, events["model pass"].cpu_time_total
+    print(f"\nProfile of one default fit: {fit / 1e6:.2f} s, of which the model's forward passes "
+          f"{model / 1e6:.2f} s ({model / fit:.0%})")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--large", type=int, default=0, help="also time a chunked fit of this many points")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile one default fit with torch.profiler and print where the time goes")
     args = parser.parse_args(argv)
     seconds, loaded = _seconds(lambda: load_model(args.model, device="cpu"))
     print(f"model loaded in {seconds:.2f} s; torch threads: {torch.get_num_threads()}")
     episodes = [make_mixture(args.n, 3, 3, df=2.0, random_state=seed)[0] for seed in range(args.episodes)]
     common = dict(model=args.model, device="cpu")
     InContextClustering(3, **common).fit(episodes[0])  # warm-up
-    print("\n| path | seconds | reference seconds | ratio | prompt tokens | data tokens/point |")
-    print("|---|---|---|---|---|---|")
+    print("\n| path | seconds | reference seconds | ratio | prompt tokens | data tokens/point | passes |")
+    print("|---|---|---|---|---|---|---|")
 
-    def row(name, pairs, tokens="", per_point=""):
+    def row(name, pairs, tokens="", per_point="", passes=""):
         total, reference = np.median([p[0] for p in pairs]), np.median([p[1] for p in pairs])
-        print(f"| {name} | {total:.2f} | {reference:.2f} | {total / reference:.2f} | {tokens} | {per_point} |")
+        ratio = np.median([p[0] / p[1] for p in pairs])
+        print(f"| {name} | {total:.2f} | {reference:.2f} | {ratio:.2f} | {tokens} | {per_point} | {passes} |")
 
     for point_format in ("paper", "compact"):
-        pairs, tokens, per_point = [], [], []
+        cold, warm, tokens, per_point, passes = [], [], [], [], []
         for X in episodes:
-            seconds, icc = _seconds(lambda: InContextClustering(3, point_format=point_format, **common).fit(X))
+            def fit():
+                return InContextClustering(3, point_format=point_format, **common).fit(X)
+
+            clear_prefix_caches()  # cold: the instruction's keys and values are not stored yet
+            seconds, icc = _seconds(fit)
+            again, _ = _seconds(fit)  # warm: a process that has run this instruction before
             prompt = icc._fit_details["prompts"][0]
             ids = list(prompt.input_ids) + _answer_ids(loaded, icc.labels_, 3)
-            pairs.append((seconds, _seconds(lambda: _forward(loaded, ids))[0]))
+            reference = _seconds(lambda: _forward(loaded, ids))[0]
+            cold.append((seconds, reference))
+            warm.append((again, reference))
             tokens.append(prompt.n_tokens)
             per_point.append((prompt.point_spans[-1, 1] - prompt.point_spans[0, 0]) / len(X))
-        row(f"ICC, {point_format} format (vs one pass over prompt + answer)", pairs, f"{np.median(tokens):.0f}",
-            f"{np.median(per_point):.1f}")
+            passes.append(icc._fit_details["results"][0].n_forward_passes)
+        row(f"ICC, {point_format} format, cold (vs one pass over prompt + answer)", cold, f"{np.median(tokens):.0f}",
+            f"{np.median(per_point):.1f}", f"{np.median(passes):.0f}")
+        row(f"ICC, {point_format} format, prefix stored (vs the same pass)", warm)
     for layer in (9,):
         pairs = []
         for X in episodes:
@@ -118,15 +160,22 @@ def main(argv=None):
     row('ASC, hidden, layer="auto" (vs one full pass)', pairs)
     pairs = []
     for X in episodes:
-        three, _ = _seconds(lambda: InContextClustering(3, n_orderings=3, point_format="compact", random_state=0,
-                                                        **common).fit(X))
-        one, _ = _seconds(lambda: InContextClustering(3, point_format="compact", random_state=0, **common).fit(X))
+        clear_prefix_caches()  # both cold: the three orderings compute the shared prefix once
+        three, _ = _seconds(lambda: InContextClustering(3, n_orderings=3, random_state=0, **common).fit(X))
+        clear_prefix_caches()
+        one, _ = _seconds(lambda: InContextClustering(3, random_state=0, **common).fit(X))
         pairs.append((three, one))
-    row("ICC, compact, n_orderings=3 (vs one ordering)", pairs)
+    row("ICC, compact, n_orderings=3, cold (vs one ordering, cold)", pairs)
+    if args.profile:
+        profile_fit(loaded, episodes[0], common)
     if args.large:
-        X = make_mixture(args.large, 3, 3, df=2.0, random_state=0)[0]
-        seconds, _ = _seconds(lambda: InContextClustering(3, random_state=0, **common).fit(X))
-        print(f"\nA chunked fit of {args.large} points (paper format): {seconds:.1f} s")
+        X, y = make_mixture(args.large, 3, 3, df=2.0, random_state=0)
+        clear_prefix_caches()
+        seconds, icc = _seconds(lambda: InContextClustering(3, random_state=0, **common).fit(X))
+        prompts = icc._fit_details["prompts"]
+        print(f"\nA chunked fit of {args.large} points (compact, cold): {seconds:.1f} s, {len(prompts)} prompts of "
+              f"at most {max(p.n_points for p in prompts)} points; ACC {clustering_accuracy(y, icc.labels_):.2f}, "
+              f"ARI {adjusted_rand_score(y, icc.labels_):.3f}")
 
 
 if __name__ == "__main__":

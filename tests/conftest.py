@@ -60,7 +60,7 @@ def build_tiny_model_dir(path, max_position_embeddings=4096, seed=0, initializer
 
 def assert_matches_record(result, record, case, exact):
     """``result`` (keys ``case/name``) equals the recorded arrays of ``case``: exactly for
-    the keys ``exact(key)`` names (labels), to float rounding for the rest."""
+    the keys ``exact(key)`` names (labels), to float32 rounding for the rest."""
     import numpy as np
 
     assert sorted(result) == sorted(key for key in record if key.startswith(f"{case}/"))
@@ -68,7 +68,8 @@ def assert_matches_record(result, record, case, exact):
         if exact(key):
             np.testing.assert_array_equal(value, record[key], err_msg=key)
         else:
-            np.testing.assert_allclose(value, record[key], rtol=1e-5, atol=1e-6, err_msg=key)
+            # float32 passes split differently (other windows, a stored prefix) round differently
+            np.testing.assert_allclose(value, record[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from .prompts import (
     encode_points,
 )
 from .model_cache import cache_dir
+from .prefix_cache import clear_prefix_caches
 from .sources import resolve_model_source
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "cache_dir",
     "canonical_labels",
     "clear_model_cache",
+    "clear_prefix_caches",
     "constrained_decode",
     "encode_points",
     "free_decode",

@@ -11,14 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from .label_tokens import branch_nodes, label_log_probabilities, label_trie
+from .prefix_cache import shared_prefix_length
+
+#: The most labels one greedy pass verifies once guesses keep being accepted.
+MAX_WINDOW = 256
 
 
-def propose_labels(history, jacobi_guesses, count, max_context=8):
+def propose_labels(history, jacobi_guesses, count, max_context=8, n_clusters=None):
     """Guess the next ``count`` labels, to be verified in one pass.
 
     Label sequences repeat (runs of one label, alternations), so the best cheap guess
     copies what followed the latest earlier occurrence of the longest recent suffix
-    of ``history``; the previous pass's own predictions (Jacobi) fill in otherwise.
+    of ``history``. Otherwise the last label is new (its first appearance): canonical
+    labels then tend to open the next clusters, so the guess climbs to label
+    ``n_clusters - 1`` and cycles through all of them; without ``n_clusters``, the
+    previous pass's own predictions (Jacobi) fill in.
     """
     history = [int(v) for v in history]
     if count <= 0:
@@ -33,6 +40,10 @@ def propose_labels(history, jacobi_guesses, count, max_context=8):
                 while len(guess) < count:  # the copied stretch may be shorter than count
                     guess += follow
                 return guess[:count]
+    if n_clusters is not None and n:
+        ramp = list(range(history[-1] + 1, n_clusters))
+        cycle = list(range(n_clusters))
+        return (ramp + cycle * (count // n_clusters + 1))[:count]
     fallback = list(jacobi_guesses) + [history[-1]] * count
     return fallback[:count]
 
@@ -61,6 +72,11 @@ class LabelAnswer:
         self.temperature = temperature
         self.rng = np.random.default_rng(seed)
         self.window = 1 if temperature > 0 else max(1, int(window))
+        # The window doubles while every guess is accepted (up to max_window) and falls
+        # back to its start after a pass that accepts few: long runs of good guesses
+        # need few passes, and bad ones waste little.
+        self.start_window = self.window
+        self.max_window = self.window if self.window == 1 else max(self.window, MAX_WINDOW)
         # The first point can only open cluster 0: its label needs no model call, so the
         # prompt's own pass already verifies the first window of guesses.
         forced = [0] if forced_labels is None or len(forced_labels) == 0 else [int(v) for v in forced_labels]
@@ -75,6 +91,7 @@ class LabelAnswer:
         for label in forced[:-1]:
             self.prefix += list(layout.labels[label]) + self.sep
         self.proposal = []
+        self.shared_prefix = shared_prefix_length(prompt, 0 if forced_labels is None else len(forced_labels))
 
     @property
     def finished(self):
@@ -83,7 +100,8 @@ class LabelAnswer:
     def next_tokens(self):
         """The tokens of the next pass, and the offsets in them whose label logits it needs."""
         width = min(self.window, len(self.labels) - self.done)
-        self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1)
+        self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1,
+                                       n_clusters=self.n_clusters)
         feed = self.prefix + list(self.layout.labels[self.pick]) + self.sep
         for guess in self.proposal:
             feed += list(self.layout.labels[guess]) + self.sep
@@ -108,6 +126,10 @@ class LabelAnswer:
             self.n_used = max(self.n_used, guess + 1)
             self.done += 1
             accepted += 1
+        if self.proposal and accepted == len(self.proposal):
+            self.window = min(self.max_window, 2 * self.window)
+        elif 2 * accepted < len(self.proposal):
+            self.window = self.start_window
         # Jacobi: the pass's later predictions are the next guesses.
         self.guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
         next_logits = logits[accepted]

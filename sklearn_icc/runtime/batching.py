@@ -33,15 +33,16 @@ class _BatchLabelScorer(_LabelScorer):
         self.mask = torch.zeros((n_rows, 0), dtype=torch.long, device=self.device)
         self.next_position = np.zeros(n_rows, dtype=np.int64)
 
-    def run_apart(self, feeds, offsets):
-        """Feed each row alone (no padding), then stack the rows' caches, left-padded."""
+    def run_apart(self, feeds, offsets, shared):
+        """Feed each row alone (no padding), from a stored shared prefix when there is one
+        (``shared``: each row's shareable prefix length), then stack the rows' caches, left-padded."""
         from transformers import DynamicCache
         from transformers.cache_utils import DynamicLayer
 
         torch = self.torch
         logits, caches = [], []
-        for feed, wanted in zip(feeds, offsets):
-            alone = _LabelScorer(self.loaded, self.label_ids)
+        for feed, wanted, n_shared in zip(feeds, offsets, shared):
+            alone = _LabelScorer(self.loaded, self.label_ids, shared=n_shared)
             logits.append(alone(feed, wanted))
             caches.append(alone.cache)
         if not all(type(layer) is DynamicLayer for cache in caches for layer in cache.layers):
@@ -200,9 +201,11 @@ def _decode_batch(loaded, answers, n_labels, padded_prefill):
         start = time.perf_counter()
         while live:
             fed = [answers[i].next_tokens() for i in live]
-            # Padding a batch of prompts of unequal lengths costs compute that a CPU lacks.
-            run = scorer.run if padded_prefill or prefill is not None else scorer.run_apart
-            logits = run([ids for ids, _ in fed], [offsets for _, offsets in fed])
+            feeds, offsets = [ids for ids, _ in fed], [wanted for _, wanted in fed]
+            if padded_prefill or prefill is not None:
+                logits = scorer.run(feeds, offsets)
+            else:  # padding a batch of prompts of unequal lengths costs compute that a CPU lacks
+                logits = scorer.run_apart(feeds, offsets, [answers[i].shared_prefix for i in live])
             if prefill is None:
                 prefill = time.perf_counter() - start
             for row, i in enumerate(live):

@@ -24,6 +24,7 @@ from .answers import LabelAnswer, TrieLabelAnswer, canonical_labels, propose_lab
 from .embedded_prompts import model_inputs
 from .faults import check_finite, out_of_memory_advice
 from .label_tokens import AnswerTokens, answer_tokens
+from .prefix_cache import prefix_cache_for
 from .prompts import check_context_window, fits_context_window
 
 __all__ = [
@@ -54,7 +55,7 @@ class DecodeResult:
 class _LabelScorer:
     """Run the model on new tokens with a KV cache and score only the label tokens."""
 
-    def __init__(self, loaded, label_ids, prompt=None):
+    def __init__(self, loaded, label_ids, prompt=None, shared=0):
         import torch
 
         self.torch = torch
@@ -75,23 +76,35 @@ class _LabelScorer:
         self.length = 0
         self.n_passes = 0
         self.prompt = prompt  # its embeddings (if any) go into the first pass
+        # The first `shared` tokens of the first feed are the part other prompts may share.
+        self.shared = int(shared)
+        self.prefixes = prefix_cache_for(self.model) if self.shared else None
 
     def __call__(self, ids, positions, tree=None):
         """Feed ``ids``; return label logits (len(positions), k) at those offsets of ``ids``.
 
         ``tree`` gives the parent (an offset among the last ``len(tree)`` ids, or -1 for
         the token before them) of each of the last ids: those see only their ancestors.
+        The first call starts from the stored KV of the longest known prefix of ``ids``
+        and stores the shared part when it was not known (:mod:`.prefix_cache`).
         """
         torch = self.torch
-        input_ids = torch.as_tensor([ids], device=self.device)
+        first, skip = self.n_passes == 0, 0
+        if first and self.prefixes is not None:
+            skip, self.cache = self.prefixes.lookup(ids, self.model.config)
+            self.length = skip
+        fed = ids[skip:]
+        input_ids = torch.as_tensor([fed], device=self.device)
         kwargs = {"use_cache": True}
         if self.cache is not None:
             kwargs["cache"] = self.cache
         if tree:
-            kwargs.update(tree_attention(self.length, len(ids) - len(tree), tree, self.model.dtype, self.device))
+            kwargs.update(tree_attention(self.length, len(fed) - len(tree), tree, self.model.dtype, self.device))
         inputs = model_inputs(self.model, input_ids, self.prompt if self.length == 0 else None)
-        logits = self.score(input_ids, 0, positions, inputs=inputs, **kwargs)
-        self.length += len(ids)
+        logits = self.score(input_ids, 0, [p - skip for p in positions], inputs=inputs, **kwargs)
+        self.length += len(fed)
+        if first and self.prefixes is not None and self.shared > skip:
+            self.prefixes.store(ids[: self.shared], self.cache)
         return logits
 
     def score(self, input_ids, rows, positions, inputs=None, **kwargs):
@@ -225,7 +238,7 @@ def constrained_decode(loaded, prompt, n_clusters, *, max_clusters=10, window=16
         n_clusters = max_clusters
     answer = start_answer(loaded, prompt, n_clusters, window=window, temperature=temperature, seed=seed,
                           forced_labels=forced_labels)
-    scorer = _LabelScorer(loaded, answer.layout.score_ids, prompt)
+    scorer = _LabelScorer(loaded, answer.layout.score_ids, prompt, shared=answer.shared_prefix)
     prefill = None
     with out_of_memory_advice(loaded.model), torch.inference_mode():
         start = time.perf_counter()

@@ -10,6 +10,7 @@ from .adapters import merge_adapter, resolve_adapter
 from .devices import resolve_device, resolve_dtype
 from .label_tokens import label_sequences
 from .model_cache import converted_gguf_dir
+from .prefix_cache import enable_prefix_cache
 from .sources import resolve_model_source
 
 _MAX_CACHED_MODELS = 4
@@ -72,6 +73,7 @@ def load_model(model="default", device="auto", dtype="auto", allow_download=None
             _cache.move_to_end(key)
             return _cache[key]
         loaded = _load(source, torch_device, torch_dtype, adapter_path, device_map)
+        enable_prefix_cache(loaded.model)  # an inference copy: its weights stay as they are
         _cache[key] = loaded
         while len(_cache) > _MAX_CACHED_MODELS:
             _cache.popitem(last=False)

@@ -78,6 +78,39 @@ def test_propose_labels_copies_repeats(history, jacobi, count, expected):
 
 
 @pytest.mark.parametrize(
+    "history, count, expected",
+    [
+        ([0], 5, [1, 2, 0, 1, 2]),  # a new label: climb to k - 1, then cycle
+        ([0, 1, 2], 4, [0, 1, 2, 0]),
+        ([0, 1, 2, 1], 4, [2, 1, 2, 1]),  # a repeat is copied as before
+    ],
+)
+def test_propose_labels_opens_the_next_clusters_after_a_new_one(history, count, expected):
+    assert propose_labels(history, [2, 2, 2, 2, 2], count, n_clusters=3) == expected
+
+
+def test_the_window_grows_while_guesses_are_accepted_and_shrinks_when_not(tiny_loaded):
+    from sklearn_icc.runtime.answers import MAX_WINDOW, LabelAnswer
+
+    n = 600
+    fake = type("Prompt", (), {"n_points": n, "input_ids": [1, 2, 3], "point_spans": np.zeros((n, 2), int)})()
+    answer = LabelAnswer(fake, answer_tokens(tiny_loaded, 2), 2, window=4)
+    truth = np.arange(n) % 2  # 0 1 0 1 ...: guesses copy it once seen
+    widths = []
+    while not answer.finished:
+        _, offsets = answer.next_tokens()
+        widths.append(len(offsets))
+        wanted = truth[answer.done : answer.done + len(offsets)].copy()
+        if len(widths) == 5:
+            wanted[1:] = 1 - wanted[1:]  # the guesses go wrong once
+        answer.update(np.eye(2)[wanted] * 10)
+    assert widths[:6] == [4, 8, 16, 32, 64, 4] and max(widths) == MAX_WINDOW
+    expected = truth.copy()
+    expected[1 + 4 + 8 + 16 + 32 + 1] ^= 1  # the fifth pass's second label, as the "model" chose it
+    np.testing.assert_array_equal(answer.labels, expected)
+
+
+@pytest.mark.parametrize(
     "text, expected, failures",
     [
         ("[2, 2, 5, 5]", [0, 0, 1, 1], 0),
