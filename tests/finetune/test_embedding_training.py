@@ -105,6 +105,13 @@ def test_without_a_trained_projector_the_estimators_refuse(trained, tiny_model, 
                                     device="cpu").fit(X)
 
 
+def test_free_decoding_is_refused(trained, tiny_model):
+    out, _ = trained
+    with pytest.raises(ValueError, match="point_format='embedding' needs decoding='constrained'"):
+        InContextClustering(2, model=tiny_model, adapter=str(out), point_format="embedding", decoding="free",
+                            device="cpu").fit(X)
+
+
 def test_more_features_than_trained_for_is_refused(trained, tiny_model):
     out, _ = trained
     with pytest.raises(ValueError, match="at most max_features=4 features"):
