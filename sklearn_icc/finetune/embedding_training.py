@@ -67,7 +67,8 @@ class PointEpisodeDataset(EpisodeDataset):
         shapes = (episode_shape(self.grid, index, seed=self.seed) for index in range(self.n_episodes))
         return [n * per_point for _, _, _, n in shapes]
 
-    def __getitem__(self, index):
+    def point_example(self, index):
+        """Episode ``index``: its :class:`~.examples.TrainingExample`, points and prompt."""
         import torch
 
         X, y = grid_episode(self.grid, index, seed=self.seed)
@@ -77,6 +78,13 @@ class PointEpisodeDataset(EpisodeDataset):
         prompt = build_point_prompt(placeholders, k if state_k else None, self.loaded.tokenizer, template=self.template)
         example = example_from_prompt(self.loaded, prompt, y, k, label_order=self.settings.label_order,
                                       eot_id=self.eot_id)
+        return example, X, prompt
+
+    def example(self, index):
+        return self.point_example(index)[0]
+
+    def __getitem__(self, index):
+        example, X, prompt = self.point_example(index)
         return {"input_ids": example.input_ids.tolist(), "labels": example.labels.tolist(),
                 "point_features": point_features(X, self.settings.max_features).tolist(),
                 "embedded_positions": prompt.embedded_positions.tolist()}

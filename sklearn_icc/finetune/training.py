@@ -49,7 +49,7 @@ def finetune(
     next-token-prediction loss. Training uses transformers' ``Trainer`` with peft,
     batches episodes of similar length together and pads each micro-batch only to
     its longest episode. With ``point_format="embedding"`` a point projector
-    (:class:`~sklearn_icc.runtime.point_embeddings.PointProjector`) trains with the LoRA
+    (:class:`~sklearn_icc.runtime.point_projector.PointProjector`) trains with the LoRA
     and is saved beside it and in every checkpoint.
 
     Parameters

@@ -21,7 +21,7 @@ _lock = Lock()
 class LoadedModel:
     """A model ready for inference, with the facts the prompt builder and decoders need.
 
-    ``point_projector`` is the adapter's :class:`~sklearn_icc.runtime.point_embeddings.PointProjector`
+    ``point_projector`` is the adapter's :class:`~sklearn_icc.runtime.point_projector.PointProjector`
     (``point_format="embedding"``), or ``None`` when it has none.
     """
 
