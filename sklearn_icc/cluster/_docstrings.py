@@ -29,15 +29,22 @@ _ENTRIES = {
     What to cluster by, added to the instruction ("the first feature").""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
     The prompt template; searchable with ``GridSearchCV``.""",
-    "point_format": """point_format : {"paper", "compact"}, default="paper"
+    "point_format": """point_format : {"paper", "compact", "embedding"}, default="paper"
     ``"paper"``: ``[[1.23, -4.5], ...]`` with 2 decimals. ``"compact"``: each
-    feature robustly rescaled to integers in [-99, 99], about half the tokens.""",
-    "icc_point_format": """point_format : {"paper", "compact"}, default="compact"
+    feature robustly rescaled to integers in [-99, 99], about half the tokens.
+    ``"embedding"``: one learned input embedding per point; needs an ``adapter``
+    trained with that format (see :class:`~sklearn_icc.InContextClustering`).""",
+    "icc_point_format": """point_format : {"paper", "compact", "embedding"}, default="compact"
     ``"compact"``: each feature robustly rescaled to integers in [-99, 99], one
     point per line (about 7 data tokens per 3-D point with the default model's
     tokenizer). ``"paper"``: the paper's ``[[1.23, -4.5], ...]`` with 2 decimals
     (about 18). Compact is the default: as accurate in the benchmarks, less than
-    half the prompt, and the format ``benchmarks/train_gpu.py`` trains adapters on.""",
+    half the prompt, and the format ``benchmarks/train_gpu.py`` trains adapters on.
+    ``"embedding"``: each point is one input embedding (a learned linear map of its
+    robustly rescaled features) and a ``,``: 2 tokens a point. The map comes with an
+    ``adapter`` trained by ``finetune`` with
+    ``TrainingSettings(point_format="embedding")``; without one it is a
+    ``ValueError``. Not yet trained at scale, so not yet accurate (see the user guide).""",
     "decoding": """decoding : {"constrained", "free"}, default="constrained"
     ``"free"`` is the paper's generate-then-parse baseline; its failures are
     counted in ``n_decoding_failures_`` and warned about.""",

@@ -263,7 +263,9 @@ def cluster_episodes(episodes, loaded, spec, *, temperature=0.0, n_orderings=1, 
 
     Each episode gets what :func:`cluster_episode` gives it with
     ``rng=RandomState(seed)`` and constrained decoding: the same draws in the same
-    order. Episodes that need chunks are clustered alone by :func:`cluster_episode`.
+    order. Episodes that need chunks, and every episode when the prompts carry
+    embeddings (``point_format="embedding"``, which batched decoding does not take),
+    are clustered alone by :func:`cluster_episode`.
 
     Returns ``[(labels, probabilities), ...]`` in the order of ``episodes``.
     """
@@ -273,7 +275,7 @@ def cluster_episodes(episodes, loaded, spec, *, temperature=0.0, n_orderings=1, 
         rng = np.random.RandomState(seed)
         orders = orderings(len(X), n_orderings, rng)
         prompts = []
-        if chunk_size is None or chunk_size >= len(X):
+        if (chunk_size is None or chunk_size >= len(X)) and not spec.embeds_points:
             prompts = [spec.build(X[order], k, loaded) for order in orders]
         if not prompts or not all(prompt_fits(loaded, built, k) for built in prompts):
             run = cluster_episode(X, k, loaded, spec, rng=np.random.RandomState(seed), temperature=temperature,

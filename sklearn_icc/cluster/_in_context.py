@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.decoding import prompt_fits
+from ..runtime.spec import is_texts
 from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
@@ -188,6 +189,9 @@ class InContextClustering(_BaseLLMClustering):
         X = self._validate_points(X)
         if self.image_encoder is not None and self.decoding != "constrained":
             raise ValueError("Images need decoding='constrained' (free decoding reads token ids only).")
+        if self.point_format == "embedding" and self.decoding != "constrained" and not is_texts(X):
+            raise ValueError("point_format='embedding' needs decoding='constrained' (free decoding reads token "
+                             "ids only).")
         cap, name = (self.max_clusters, "max_clusters") if self.n_clusters is None else (self.n_clusters, "n_clusters")
         if self.chunk_size is not None and self.chunk_size < cap:
             raise ValueError(f"chunk_size={self.chunk_size} should be >= {name}={cap}.")

@@ -46,7 +46,8 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
     episodes and orderings are sorted by length and decoded in batches: one forward pass
     serves a whole batch (see :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`).
     Episodes that need chunks (more points than one prompt holds, or ``chunk_size``
-    below their size) are clustered alone, by :func:`in_context_clustering`.
+    below their size) are clustered alone, by :func:`in_context_clustering`; so is every
+    episode with ``point_format="embedding"`` (batched decoding takes text prompts only).
 
     Read more in the :ref:`User Guide <many_episodes>`.
 

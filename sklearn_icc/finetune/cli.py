@@ -50,7 +50,11 @@ def build_parser():
     parser.add_argument("--rank", type=int, default=lora.r, help="LoRA rank r")
     parser.add_argument("--alpha", type=float, default=lora.alpha, help="LoRA alpha")
     parser.add_argument("--point-format", default=training.point_format, choices=POINT_FORMATS,
-                        help="how a point is written in the prompt")
+                        help="how a point is written in the prompt ('embedding': a trained projector, one embedding a point)")
+    parser.add_argument("--max-features", type=int, default=training.max_features,
+                        help="--point-format embedding: the most features a point may have")
+    parser.add_argument("--tokens-per-point", type=int, default=training.tokens_per_point,
+                        help="--point-format embedding: input embeddings per point")
     parser.add_argument("--label-order", default=training.label_order, choices=LABEL_ORDERS,
                         help="answers in first-appearance order, or the generator's cluster ids")
     # String defaults go through ``type`` too, so the help shows them as they are typed.
@@ -83,7 +87,8 @@ def main(argv=None):
         training = TrainingSettings(
             n_episodes=args.episodes, max_steps=args.steps, batch_size=args.batch_size,
             micro_batch_size=args.micro_batch_size, learning_rate=args.lr, eval_every=args.eval_every,
-            save_every=args.save_every, point_format=args.point_format, label_order=args.label_order,
+            save_every=args.save_every, point_format=args.point_format, max_features=args.max_features,
+            tokens_per_point=args.tokens_per_point, label_order=args.label_order,
             time_limit_minutes=args.minutes, device=args.device, seed=args.seed,
         )
     except ValueError as exc:

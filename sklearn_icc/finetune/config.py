@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..runtime.prompts import POINT_FORMATS, PROMPT_TEMPLATES
+from ..runtime.prompts import DEFAULT_MAX_FEATURES, POINT_FORMATS, PROMPT_TEMPLATES
 
 LABEL_ORDERS = ("canonical", "raw")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -78,7 +78,14 @@ class TrainingSettings:
         the generator's raw cluster ids (the paper's choice).
     prompt : str, default="paper"
         The prompt template (see :data:`~sklearn_icc.runtime.PROMPT_TEMPLATES`).
-    point_format : {"paper", "compact"}, default="compact"
+    point_format : {"paper", "compact", "embedding"}, default="compact"
+        ``"embedding"`` trains a point projector with the LoRA (see
+        :mod:`~sklearn_icc.runtime.point_embeddings`).
+    max_features : int, default=8
+        ``point_format="embedding"`` only: the most features a point may have, in
+        training and later at inference (the projector's input width).
+    tokens_per_point : int, default=1
+        ``point_format="embedding"`` only: input embeddings per point.
     gradient_checkpointing : bool, default=False
         Trade compute for memory; it slows a step by about a third.
     time_limit_minutes : float or None, default=None
@@ -104,6 +111,8 @@ class TrainingSettings:
     label_order: str = "canonical"
     prompt: str = "paper"
     point_format: str = "compact"
+    max_features: int = DEFAULT_MAX_FEATURES
+    tokens_per_point: int = 1
     gradient_checkpointing: bool = False
     time_limit_minutes: float | None = None
     device: str = "auto"
@@ -111,7 +120,8 @@ class TrainingSettings:
     seed: int = 0
 
     def __post_init__(self):
-        positive = ("n_episodes", "batch_size", "micro_batch_size", "n_eval_episodes", "save_every")
+        positive = ("n_episodes", "batch_size", "micro_batch_size", "n_eval_episodes", "save_every", "max_features",
+                    "tokens_per_point")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

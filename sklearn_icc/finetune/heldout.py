@@ -10,7 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 from ..datasets import HELD_OUT_DFS, grid_episode
 from ..metrics import clustering_accuracy
 from ..runtime.decoding import constrained_decode
-from ..runtime.prompts import build_prompt, resolve_template
+from ..runtime.prompts import resolve_template
+from ..runtime.spec import PromptSpec
 
 # Held-out episodes use their own seed stream, apart from the training episodes.
 HELD_OUT_SEED_OFFSET = 1_000_003
@@ -47,13 +48,17 @@ def score_held_out(loaded, episode_prompt, n_episodes, modules=()):
 
 
 def held_out_scores(loaded, grid, settings, n_episodes):
-    """:func:`score_held_out` on episodes of ``grid`` at the held-out df values."""
-    template = resolve_template(settings.prompt)
+    """:func:`score_held_out` on episodes of ``grid`` at the held-out df values.
+
+    The prompts are those inference builds (:meth:`PromptSpec.build`); with
+    ``point_format="embedding"``, through ``loaded.point_projector``, under training.
+    """
+    spec = PromptSpec(resolve_template(settings.prompt), point_format=settings.point_format)
     grid = held_out_grid(grid)
 
     def episode_prompt(index):
         X, y = grid_episode(grid, index, seed=settings.seed + HELD_OUT_SEED_OFFSET)
-        return build_prompt(X, int(y.max()) + 1, loaded.tokenizer, template=template,
-                            point_format=settings.point_format), y
+        return spec.build(X, int(y.max()) + 1, loaded), y
 
-    return score_held_out(loaded, episode_prompt, n_episodes)
+    projector = loaded.point_projector
+    return score_held_out(loaded, episode_prompt, n_episodes, modules=() if projector is None else (projector,))

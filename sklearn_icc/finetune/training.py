@@ -14,6 +14,15 @@ from ..runtime.adapters import model_fingerprint
 from ..runtime.loading import load_model_uncached
 from .cards import write_adapter_card
 from .config import LoraSettings, TrainingSettings
+from .embedding_training import (
+    PointEpisodeDataset,
+    collate_point_examples,
+    new_point_projector,
+    point_training_inputs,
+    restore_point_projector,
+    save_point_projector,
+    tracked_with_projector,
+)
 from .examples import IGNORE_INDEX, EpisodeDataset, collate_examples
 from .heldout import held_out_scores
 
@@ -39,15 +48,18 @@ def finetune(
     writes, and only the answer's tokens (labels, separators, end of turn) carry the
     next-token-prediction loss. Training uses transformers' ``Trainer`` with peft,
     batches episodes of similar length together and pads each micro-batch only to
-    its longest episode.
+    its longest episode. With ``point_format="embedding"`` a point projector
+    (:class:`~sklearn_icc.runtime.point_projector.PointProjector`) trains with the LoRA
+    and is saved beside it and in every checkpoint.
 
     Parameters
     ----------
     model : str or path, default="default"
         The base model, as for :class:`~sklearn_icc.InContextClustering`.
     out : str or path, default="icc-adapter"
-        Directory for the adapter (peft files), its card and the resumable
-        checkpoints (``out/checkpoints``).
+        Directory for the adapter (peft files), its card, the resumable checkpoints
+        (``out/checkpoints``) and, for ``point_format="embedding"``,
+        ``point_projector.safetensors``.
     grid : EpisodeGrid, default=None
         Training episodes; ``None`` is the paper's grid (held-out df excluded).
     lora : LoraSettings, default=None
@@ -101,13 +113,23 @@ def finetune(
     _prepare_output(out, overwrite=overwrite, resume=resume)
 
     loaded, base, peft_model, tracked = load_for_training(model, lora, training)
-    dataset = EpisodeDataset(loaded, grid, training.n_steps * training.batch_size, training, seed=training.seed)
+    n_episodes, projector = training.n_steps * training.batch_size, None
+    if training.point_format == "embedding":
+        if max(grid.n_features) > training.max_features:
+            raise ValueError(f"The grid has episodes of d={max(grid.n_features)} features, over "
+                             f"TrainingSettings.max_features={training.max_features}; raise max_features.")
+        projector = new_point_projector(peft_model, training)
+        tracked = tracked_with_projector(tracked, projector)
+        dataset = PointEpisodeDataset(loaded, grid, n_episodes, training, seed=training.seed)
+    else:
+        dataset = EpisodeDataset(loaded, grid, n_episodes, training, seed=training.seed)
 
     def heldout():
         return held_out_scores(tracked, grid, training, training.n_eval_episodes)
 
-    trainer = _build_trainer(peft_model, tracked, dataset, heldout, training, out / CHECKPOINTS, progress)
-    checkpoint, seconds, curve, losses = train_and_save(trainer, peft_model, out, resume=resume)
+    trainer = _build_trainer(peft_model, tracked, dataset, heldout, training, out / CHECKPOINTS, progress,
+                             projector=projector)
+    checkpoint, seconds, curve, losses = train_and_save(trainer, peft_model, out, resume=resume, projector=projector)
     write_adapter_card(
         out, base=base, grid=grid, lora=lora, training=training, curve=curve, losses=losses,
         steps=trainer.state.global_step, seconds=seconds, tokens=trainer.tokens_seen,
@@ -133,19 +155,24 @@ def load_for_training(model, lora, training):
     return loaded, base, peft_model, dataclasses.replace(loaded, model=peft_model.get_base_model())
 
 
-def train_and_save(trainer, peft_model, out, *, resume):
+def train_and_save(trainer, peft_model, out, *, resume, projector=None):
     """Train (from the newest complete checkpoint when ``resume``) and save the adapter into ``out``.
 
+    A point ``projector`` is restored from the checkpoint and saved beside the adapter.
     Returns ``(checkpoint resumed from or None, seconds, held-out curve, losses)``;
     shared by every kind of training.
     """
     started = time.perf_counter()
     checkpoint = last_complete_checkpoint(out / CHECKPOINTS) if resume else None
+    if checkpoint is not None and projector is not None:
+        restore_point_projector(projector, checkpoint)
     trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     curve = [entry for entry in trainer.state.log_history if "heldout_accuracy" in entry]
     losses = [entry for entry in trainer.state.log_history if "loss" in entry]
     peft_model.save_pretrained(out)
+    if projector is not None:
+        save_point_projector(projector, out)
     return checkpoint, seconds, curve, losses
 
 
@@ -235,8 +262,12 @@ def last_complete_checkpoint(folder):
     return None
 
 
-def _build_trainer(peft_model, tracked, dataset, heldout, training, checkpoints, progress):
-    """The Trainer of a run; ``heldout()`` returns the held-out scores (a dict) at each evaluation."""
+def _build_trainer(peft_model, tracked, dataset, heldout, training, checkpoints, progress, projector=None):
+    """The Trainer of a run; ``heldout()`` returns the held-out scores (a dict) at each evaluation.
+
+    With a point ``projector`` (attached to ``peft_model``), batches carry the points'
+    features, each step projects them into the embeddings, and checkpoints hold it.
+    """
     import torch
     from transformers import Trainer, TrainerCallback, TrainingArguments
     from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -276,6 +307,8 @@ def _build_trainer(peft_model, tracked, dataset, heldout, training, checkpoints,
         tokens_seen = 0
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if projector is not None:
+                inputs = point_training_inputs(projector, model, inputs)
             loss = answer_only_loss(model, inputs, num_items_in_batch)
             return (loss, None) if return_outputs else loss
 
@@ -286,9 +319,15 @@ def _build_trainer(peft_model, tracked, dataset, heldout, training, checkpoints,
                 training.batch_size, lengths=dataset.length_keys(), generator=generator
             )
 
+        def save_model(self, output_dir=None, _internal_call=False):
+            super().save_model(output_dir, _internal_call)
+            if projector is not None and output_dir is not None:
+                # Inside the checkpoint before its trainer_state.json, the last file a save writes.
+                save_point_projector(projector, output_dir)
+
     def collate(features):
         trainer.tokens_seen += sum(len(f["input_ids"]) for f in features)
-        return collate_examples(features, pad_id)
+        return (collate_examples if projector is None else collate_point_examples)(features, pad_id)
 
     limit = None if training.time_limit_minutes is None else 60 * training.time_limit_minutes
     started = time.perf_counter()

@@ -1,6 +1,7 @@
-"""Prompts whose points are embeddings (images), not text.
+"""Prompts whose points are embeddings (images, or numeric points), not text.
 
-Each point is written as ``<image>`` + its embeddings + ``</image>``; the embeddings
+Each point is written as ``<image>`` + its embeddings + ``</image>`` (numeric points:
+its embeddings alone, see :mod:`.point_embeddings`); the embeddings
 take placeholder ids in ``input_ids`` and reach the model through ``inputs_embeds``.
 The instruction, condition and chat template are those of :func:`.build_prompt`.
 """
@@ -17,7 +18,8 @@ from .prompts import PROMPT_TEMPLATES, Prompt, render_chat
 _SLOT = "\ue000"  # a private-use character marks where each point's embeddings go
 
 
-def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, condition=None, markers=("<image>", "</image>")):
+def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, condition=None, markers=("<image>", "</image>"),
+                          separator=SEPARATOR):
     """Build the chat prompt of one episode whose points are spans of embeddings.
 
     Parameters
@@ -32,7 +34,9 @@ def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, c
     condition : str, default=None
         What to cluster by ("colour"), written into the instruction.
     markers : (str, str), default=("<image>", "</image>")
-        Text written before and after each point's embeddings.
+        Text written before and after each point's embeddings; either may be ``""``.
+    separator : str, default=", "
+        Text written between points.
 
     Returns
     -------
@@ -46,7 +50,7 @@ def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, c
     if n_points == 0 or per_point == 0:
         raise ValueError("build_embedded_prompt needs at least one point of at least one embedding.")
     opening, closing = markers
-    points_text = OPEN + SEPARATOR.join(opening + _SLOT + closing for _ in range(n_points)) + CLOSE
+    points_text = OPEN + separator.join(opening + _SLOT + closing for _ in range(n_points)) + CLOSE
     rendered, data_start = render_chat(template, n_clusters, points_text, condition, tokenizer)
     if rendered.count(_SLOT) != n_points:
         raise ValueError("The chat template changed the user message; cannot place the embeddings.")
@@ -67,7 +71,7 @@ def build_embedded_prompt(embeddings, n_clusters, tokenizer, *, template=None, c
         ids += encode((before[len(stripped) :] + OPEN if i == 0 else "") + opening)
         positions.extend(range(len(ids), len(ids) + per_point))
         ids += [placeholder] * per_point
-        ids += encode(closing + (SEPARATOR if i < n_points - 1 else CLOSE))
+        ids += encode(closing + (separator if i < n_points - 1 else CLOSE))
         spans[i] = start, len(ids)
     ids += encode(after)
     text = rendered.replace(_SLOT, f"<{per_point} embeddings>")

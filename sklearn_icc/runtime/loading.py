@@ -20,7 +20,11 @@ _lock = Lock()
 
 @dataclass(eq=False)
 class LoadedModel:
-    """A model ready for inference, with the facts the prompt builder and decoders need."""
+    """A model ready for inference, with the facts the prompt builder and decoders need.
+
+    ``point_projector`` is the adapter's :class:`~sklearn_icc.runtime.point_projector.PointProjector`
+    (``point_format="embedding"``), or ``None`` when it has none.
+    """
 
     model: object
     tokenizer: object
@@ -30,6 +34,7 @@ class LoadedModel:
     context_length: int
     label_sequences: tuple = field(default=())
     adapter: str | None = None
+    point_projector: object = None
 
     @property
     def max_clusters(self):
@@ -53,7 +58,8 @@ def load_model(model="default", device="auto", dtype="auto", allow_download=None
         Allow a hub id to be downloaded. ``None`` reads ``SKLEARN_ICC_ALLOW_DOWNLOAD``.
     adapter : str, path or None, default=None
         A LoRA adapter directory (from :func:`sklearn_icc.finetune.finetune`) or
-        ``"default"``, merged into the weights of this copy of the model.
+        ``"default"``, merged into the weights of this copy of the model; its point
+        projector (``point_projector.safetensors``), if any, is loaded with it.
     device_map : str or dict, default=None
         Passed to ``from_pretrained`` (needs ``accelerate``): ``"auto"`` shards a model
         too big for one GPU over all GPUs (then CPU memory). ``device`` then only
@@ -125,6 +131,8 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
             "instruction-tuned model with a chat template."
         )
     context_length = int(getattr(model.config, "max_position_embeddings", None) or 2048)
+    from .point_projector import load_point_projector
+
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -134,4 +142,5 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
         context_length=context_length,
         label_sequences=label_sequences(tokenizer),
         adapter=adapter_path,
+        point_projector=load_point_projector(adapter_path, model),
     )

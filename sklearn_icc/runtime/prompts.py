@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-POINT_FORMATS = ("paper", "compact")
+POINT_FORMATS = ("paper", "compact", "embedding")
+# "embedding" writes no text: each point becomes learned input embeddings (.point_embeddings).
+DEFAULT_MAX_FEATURES = 8  # the most features of a point in the "embedding" format, by default
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,25 @@ def encode_points(X, point_format="paper"):
         scaled = compact_scale(X)
         texts = [" ".join(str(v) for v in row) for row in scaled]
         return texts, "\n", "\n", "\n"
+    if point_format == "embedding":
+        raise ValueError(
+            "point_format='embedding' writes no text: each point becomes learned input embeddings "
+            "(sklearn_icc.runtime.point_embeddings.build_point_prompt, or PromptSpec.build)."
+        )
     raise ValueError(f"point_format must be one of {POINT_FORMATS}, got {point_format!r}.")
 
 
 def compact_scale(X):
     """Rescale each feature to integers in [-99, 99]: 10 steps per robust standard deviation."""
+    return np.clip(np.round(robust_standardise(X) * 10), -99, 99).astype(np.int64)
+
+
+def robust_standardise(X):
+    """Each feature minus its median, over its robust standard deviation (IQR / 1.349).
+
+    Scale-free and unbounded floats; a feature without spread is divided by its standard
+    deviation, or by 1 when it is constant. Shared by the compact and embedding formats.
+    """
     X = np.asarray(X, dtype=np.float64)
     # Divide each feature by a power of two near its largest magnitude first (exact, and
     # the result is scale-free): differences of values near 1e300 would overflow.
@@ -142,7 +158,7 @@ def compact_scale(X):
     scale = (q75 - q25) / 1.349
     fallback = X.std(axis=0)
     scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
-    return np.clip(np.round((X - center) / scale * 10), -99, 99).astype(np.int64)
+    return (X - center) / scale
 
 
 def render_user_message(template, n_clusters, points_text, condition=None):
@@ -192,6 +208,8 @@ def build_prompt(X, n_clusters, tokenizer, *, template=None, condition=None, poi
     condition : str, default=None
         Optional text that says what to cluster by ("colour").
     point_format : {"paper", "compact"}, default="paper"
+        ``"embedding"`` prompts are built by
+        :func:`~sklearn_icc.runtime.point_embeddings.build_point_prompt`.
 
     Returns
     -------

@@ -47,8 +47,10 @@ class PromptSpec:
         The system prompt and instruction.
     condition : str or None, default=None
         What to cluster by, written into the instruction.
-    point_format : {"paper", "compact"}, default="paper"
-        How numeric points are written (see :func:`~sklearn_icc.runtime.encode_points`).
+    point_format : {"paper", "compact", "embedding"}, default="paper"
+        How numeric points are written (see :func:`~sklearn_icc.runtime.encode_points`);
+        ``"embedding"``: through the loaded adapter's point projector
+        (:mod:`~sklearn_icc.runtime.point_embeddings`).
     image_encoder : ImageEncoder or None, default=None
         When set, the points are images: each becomes a span of projected embeddings.
     text_template : PromptTemplate or None, default=None
@@ -89,6 +91,12 @@ class PromptSpec:
         """Whether the points are images."""
         return self.image_encoder is not None
 
+    @property
+    def embeds_points(self):
+        """Whether prompts carry embeddings (images, or numeric points with ``point_format="embedding"``),
+        which only single-prompt decoding takes."""
+        return self.images or self.point_format == "embedding"
+
     def encode(self, points, loaded):
         """The points as :meth:`build` takes them: numeric rows unchanged, images projected
         into ``loaded``'s embedding space (a tensor of shape (n, tokens, hidden))."""
@@ -103,6 +111,11 @@ class PromptSpec:
         if is_texts(encoded) and not self.images:
             return build_text_prompt(list(encoded), n_clusters, loaded.tokenizer, template=self.text_template,
                                      condition=self.condition, max_text_tokens=self.max_text_tokens)[0]
+        if not self.images and self.point_format == "embedding":
+            from .point_embeddings import embedded_point_prompt
+
+            return embedded_point_prompt(encoded, n_clusters, loaded, template=self.template,
+                                         condition=self.condition)
         if not self.images:
             return build_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
                                 condition=self.condition, point_format=self.point_format)

@@ -25,7 +25,8 @@ def test_finetune_command_writes_an_adapter(tiny_model, tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [(["--rank", "0"], "r must be an integer >= 1"), (["--lr", "0"], "learning_rate must be > 0"),
-     (["--dfs", "1.5"], "held-out df values")],
+     (["--dfs", "1.5"], "held-out df values"),
+     (["--point-format", "embedding", "--tokens-per-point", "0"], "tokens_per_point must be an integer >= 1")],
 )
 def test_finetune_command_rejects_bad_settings(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit):
