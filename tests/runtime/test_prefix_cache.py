@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sklearn_icc import InContextClustering
-from sklearn_icc.runtime import build_prompt, constrained_decode
+from sklearn_icc.runtime import build_prompt, constrained_decode, load_model
 from sklearn_icc.runtime.batching import batched_constrained_decode
 from sklearn_icc.runtime.loading import load_model_uncached
 from sklearn_icc.runtime.prefix_cache import (
@@ -100,7 +100,9 @@ def test_batched_prompts_start_from_the_shared_prefix(tiny_loaded, cache):
         np.testing.assert_array_equal(result.labels, alone.labels)
 
 
-def test_a_chunked_fit_reuses_its_anchors(tiny_model, tiny_loaded, cache, monkeypatch):
+def test_a_chunked_fit_reuses_its_anchors(tiny_model, monkeypatch):
+    cache = prefix_cache_for(load_model(tiny_model, device="cpu").model)  # the estimator's model
+    cache.clear()
     X = _points(8, n=40)
     labels = InContextClustering(3, model=tiny_model, chunk_size=10, random_state=0).fit(X).labels_
     assert cache.hits >= 2  # the chunks after the second start from the anchors
