@@ -34,10 +34,9 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn_icc import AttentionSpectralClustering, InContextClustering
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.metrics import clustering_accuracy
-from sklearn_icc.runtime import load_model
 from sklearn_icc.runtime.capture import decoder_layers
 from sklearn_icc.runtime.decoding import answer_tokens
-from sklearn_icc.runtime import clear_prefix_caches
+from sklearn_icc.runtime import build_prompt, clear_prefix_caches, load_model
 
 
 class _Stop(Exception):
@@ -72,7 +71,7 @@ def _answer_ids(loaded, labels, n_clusters):
     layout = answer_tokens(loaded, n_clusters)
     ids = list(layout.open)
     for i, label in enumerate(labels):
-        ids += ([] if i == 0 else list(layout.separator)) + [layout.labels[int(label)]]
+        ids += ([] if i == 0 else list(layout.separator)) + list(layout.labels[int(label)])
     return ids + list(layout.close)
 
 
@@ -149,13 +148,13 @@ def main(argv=None):
         for X in episodes:
             seconds, asc = _seconds(lambda: AttentionSpectralClustering(3, layer=layer, random_state=0,
                                                                         **common).fit(X))
-            ids = InContextClustering(3, **common).fit(X)._fit_details["prompts"][0].input_ids
+            ids = build_prompt(X, 3, loaded.tokenizer, point_format=asc.point_format).input_ids  # ASC's own prompt
             pairs.append((seconds, _seconds(lambda: _forward(loaded, ids, stop_after=layer))[0]))
         row(f"ASC, hidden, layer {layer} (vs a pass stopped after it)", pairs)
     pairs = []
     for X in episodes:
-        seconds, _ = _seconds(lambda: AttentionSpectralClustering(3, layer="auto", random_state=0, **common).fit(X))
-        ids = InContextClustering(3, **common).fit(X)._fit_details["prompts"][0].input_ids
+        seconds, asc = _seconds(lambda: AttentionSpectralClustering(3, layer="auto", random_state=0, **common).fit(X))
+        ids = build_prompt(X, 3, loaded.tokenizer, point_format=asc.point_format).input_ids  # ASC's own prompt
         pairs.append((seconds, _seconds(lambda: _forward(loaded, ids))[0]))
     row('ASC, hidden, layer="auto" (vs one full pass)', pairs)
     pairs = []
