@@ -1,18 +1,20 @@
 """Capture what a forward pass computes about each point: attention between points and
 mean hidden states, at chosen layers, without keeping every layer's token attention.
 
-Hooks reduce a layer's token-by-token attention to point-by-point block means as soon
-as the layer has run, and the pass stops after the last layer asked for.
+Only the layers asked for compute eager attention weights (:func:`attention_weights_at`);
+the others keep SDPA. Hooks reduce a layer's token-by-token attention to point-by-point
+block means as soon as the layer has run, and the pass stops after the last layer asked for.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from .embedded_prompts import model_inputs
 from .faults import check_finite, out_of_memory_advice
+from .layer_attention import attention_weights_at
 from .prompts import check_context_window
 
 
@@ -65,25 +67,6 @@ def resolve_heads(heads, n_heads):
     if not heads or any(not 0 <= h < n_heads for h in heads):
         raise ValueError(f"heads={heads} must be a non-empty list of indices in [0, {n_heads}).")
     return sorted(set(heads))
-
-
-@contextmanager
-def eager_attention(model):
-    """Run the model with eager attention, the implementation that returns weights."""
-    previous = model.config._attn_implementation
-    if previous != "eager":
-        try:
-            model.set_attn_implementation("eager")
-        except (ValueError, AttributeError) as exc:
-            raise ValueError(
-                f"{type(model).__name__} cannot switch to eager attention, so its attention "
-                f"weights cannot be read: {exc}"
-            ) from exc
-    try:
-        yield
-    finally:
-        if previous != "eager":
-            model.set_attn_implementation(previous)
 
 
 def span_pooling(point_spans, n_tokens, torch, device, dtype):
@@ -155,7 +138,8 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
             handles.append(blocks[layer].self_attn.register_forward_hook(on_attention(layer)))
         handles.append(blocks[layer].register_forward_hook(on_layer(layer)))
     start = time.perf_counter()
-    context = eager_attention(model) if attention else _nothing()
+    weighted = [blocks[layer].self_attn for layer in wanted]
+    context = attention_weights_at(model, weighted) if attention else nullcontext()
     try:
         with out_of_memory_advice(model), context, torch.inference_mode():
             model(**model_inputs(model, ids, prompt), use_cache=False)
@@ -166,11 +150,6 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
             handle.remove()
     capture.seconds = time.perf_counter() - start
     return capture
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def n_decoder_layers(loaded):
