@@ -3,7 +3,7 @@ import pytest
 
 from sklearn_icc.runtime import build_prompt
 from sklearn_icc.runtime.capture import capture_points, decoder_layers, resolve_heads, resolve_layers
-from sklearn_icc.runtime.layer_attention import eager_attention
+from sklearn_icc.runtime.point_attention import eager_attention
 
 
 @pytest.fixture
@@ -39,8 +39,11 @@ def test_point_attention_is_causal_block_means(tiny_loaded, prompt):
 
 
 @pytest.mark.parametrize("layers, heads", [([1], None), ([0], None), ([0, 1], None), ([1], [1, 3]), ([-1], [2])])
-def test_capture_equals_the_all_eager_capture(tiny_loaded, prompt, layers, heads):
-    """Eager weights at the chosen layers only, SDPA elsewhere: the same matrices."""
+@pytest.mark.parametrize("n_points", [6, 20])  # 20 points: three pooling calls at head_dim=8
+def test_capture_equals_the_all_eager_capture(tiny_loaded, layers, heads, n_points):
+    """Point attention within SDPA at the chosen layers only: the all-eager pass's matrices."""
+    X = np.random.default_rng(n_points).normal(size=(n_points, 2))
+    prompt = build_prompt(X, 2, tiny_loaded.tokenizer)
     capture = capture_points(tiny_loaded, prompt, layers, heads=heads)
     with eager_attention(tiny_loaded.model):
         reference = capture_points(tiny_loaded, prompt, layers, heads=heads)
