@@ -1,18 +1,21 @@
 """Capture what a forward pass computes about each point: attention between points and
 mean hidden states, at chosen layers, without keeping every layer's token attention.
 
-Hooks reduce a layer's token-by-token attention to point-by-point block means as soon
-as the layer has run, and the pass stops after the last layer asked for.
+The layers asked for reduce their token-by-token attention to point-by-point block means
+as they run, within SDPA and without forming the attention weights
+(:func:`~sklearn_icc.runtime.point_attention.point_attention`); hooks average each point's
+hidden states, and the pass stops after the last layer asked for.
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from .embedded_prompts import model_inputs
 from .faults import check_finite, out_of_memory_advice
+from .point_attention import point_attention
 from .prompts import check_context_window
 
 
@@ -67,25 +70,6 @@ def resolve_heads(heads, n_heads):
     return sorted(set(heads))
 
 
-@contextmanager
-def eager_attention(model):
-    """Run the model with eager attention, the implementation that returns weights."""
-    previous = model.config._attn_implementation
-    if previous != "eager":
-        try:
-            model.set_attn_implementation("eager")
-        except (ValueError, AttributeError) as exc:
-            raise ValueError(
-                f"{type(model).__name__} cannot switch to eager attention, so its attention "
-                f"weights cannot be read: {exc}"
-            ) from exc
-    try:
-        yield
-    finally:
-        if previous != "eager":
-            model.set_attn_implementation(previous)
-
-
 def span_pooling(point_spans, n_tokens, torch, device, dtype):
     """``(n_points, n_tokens)`` matrix whose row ``i`` averages point ``i``'s tokens."""
     pool = torch.zeros(len(point_spans), n_tokens, device=device, dtype=dtype)
@@ -127,18 +111,6 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
     last = wanted[-1]
     handles = []
 
-    def on_attention(layer):
-        def hook(module, args, output):
-            weights = output[1]
-            if weights is None:
-                raise ValueError(f"Layer {layer} returned no attention weights.")
-            weights = weights[0] if head_index is None else weights[0, head_index]
-            token_attention = weights.float().mean(dim=0)
-            pooled = check_finite(pool @ token_attention @ pool.T, f"attention weights of layer {layer}", model)
-            capture.attention[layer] = pooled.tril().cpu().numpy()
-
-        return hook
-
     def on_layer(layer):
         def hook(module, args, output):
             states = output[0] if isinstance(output, tuple) else output
@@ -151,26 +123,26 @@ def capture_points(loaded, prompt, layers, *, attention=True, hidden=True, heads
         return hook
 
     for layer in wanted:
-        if attention:
-            handles.append(blocks[layer].self_attn.register_forward_hook(on_attention(layer)))
         handles.append(blocks[layer].register_forward_hook(on_layer(layer)))
     start = time.perf_counter()
-    context = eager_attention(model) if attention else _nothing()
+    modules = [blocks[layer].self_attn for layer in wanted]
+    context = point_attention(model, modules, pool, head_index) if attention else nullcontext({})
     try:
-        with out_of_memory_advice(model), context, torch.inference_mode():
-            model(**model_inputs(model, ids, prompt), use_cache=False)
-    except _StopForward:
-        pass
+        with out_of_memory_advice(model), context as found, torch.inference_mode():
+            try:
+                model(**model_inputs(model, ids, prompt), use_cache=False)
+            except _StopForward:
+                pass
     finally:
         for handle in handles:
             handle.remove()
+    for layer, module in zip(wanted, modules) if attention else ():
+        if module not in found:
+            raise ValueError(f"Layer {layer} computed no attention between points.")
+        pooled = check_finite(found[module], f"attention weights of layer {layer}", model)
+        capture.attention[layer] = pooled.tril().cpu().numpy()
     capture.seconds = time.perf_counter() - start
     return capture
-
-
-@contextmanager
-def _nothing():
-    yield
 
 
 def n_decoder_layers(loaded):

@@ -33,6 +33,28 @@ def test_fit_sets_labels_affinity_and_layer(tiny_model, X, affinity, layer):
     assert asc.device_ == "cpu"
 
 
+@pytest.mark.parametrize("layer, heads", [("auto", None), (1, None), (0, [1, 2])])
+def test_fit_equals_the_all_eager_fit(tiny_model, X, layer, heads):
+    """Eager attention at the chosen layers only gives the affinity the all-eager pass gave."""
+    from sklearn_icc.runtime import load_model
+    from sklearn_icc.runtime.point_attention import eager_attention
+
+    def fit():
+        return AttentionSpectralClustering(3, model=tiny_model, layer=layer, affinity="attention", heads=heads,
+                                           random_state=0).fit(X)
+
+    asc = fit()
+    model = load_model(tiny_model, device="cpu").model
+    assert asc._resolve_runtime()[0].model is model  # the reference below runs the same model
+    with eager_attention(model):
+        reference = fit()
+    np.testing.assert_allclose(asc.affinity_matrix_, reference.affinity_matrix_, rtol=1e-5, atol=1e-7)
+    assert asc.layer_ == reference.layer_
+    assert asc.layer_scores_ == pytest.approx(reference.layer_scores_, rel=1e-5)
+    np.testing.assert_array_equal(asc.labels_, reference.labels_)
+    assert model.config._attn_implementation == "sdpa"
+
+
 def test_function_matches_estimator(tiny_model, X):
     labels, A, layer, _ = attention_spectral_clustering(X, 3, model=tiny_model, layer=1, random_state=0)
     asc = AttentionSpectralClustering(3, model=tiny_model, layer=1, random_state=0).fit(X)

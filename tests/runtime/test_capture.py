@@ -3,6 +3,7 @@ import pytest
 
 from sklearn_icc.runtime import build_prompt
 from sklearn_icc.runtime.capture import capture_points, decoder_layers, resolve_heads, resolve_layers
+from sklearn_icc.runtime.point_attention import eager_attention
 
 
 @pytest.fixture
@@ -35,6 +36,37 @@ def test_point_attention_is_causal_block_means(tiny_loaded, prompt):
     hidden = out.hidden_states[1][0].numpy()
     np.testing.assert_allclose(capture.hidden[0][4], hidden[s4:e4].mean(axis=0), rtol=1e-4, atol=1e-5)
     assert model.config._attn_implementation == "sdpa"  # restored
+
+
+@pytest.mark.parametrize("layers, heads", [([1], None), ([0], None), ([0, 1], None), ([1], [1, 3]), ([-1], [2])])
+@pytest.mark.parametrize("n_points", [6, 20])  # 20 points: three pooling calls at head_dim=8
+def test_capture_equals_the_all_eager_capture(tiny_loaded, layers, heads, n_points):
+    """Point attention within SDPA at the chosen layers only: the all-eager pass's matrices."""
+    X = np.random.default_rng(n_points).normal(size=(n_points, 2))
+    prompt = build_prompt(X, 2, tiny_loaded.tokenizer)
+    capture = capture_points(tiny_loaded, prompt, layers, heads=heads)
+    with eager_attention(tiny_loaded.model):
+        reference = capture_points(tiny_loaded, prompt, layers, heads=heads)
+    assert sorted(capture.attention) == sorted(reference.attention) == resolve_layers(layers, 2)
+    for layer in reference.attention:
+        np.testing.assert_allclose(capture.attention[layer], reference.attention[layer], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(capture.hidden[layer], reference.hidden[layer], rtol=1e-5, atol=1e-6)
+    assert tiny_loaded.model.config._attn_implementation == "sdpa"
+
+
+def test_attention_implementation_restored_after_a_failed_capture(tiny_loaded, prompt):
+    def fail(module, args, output):
+        raise RuntimeError("layer 0 failed")
+
+    handle = decoder_layers(tiny_loaded.model)[0].register_forward_hook(fail)
+    try:
+        with pytest.raises(RuntimeError, match="layer 0 failed"):
+            capture_points(tiny_loaded, prompt, [1])
+    finally:
+        handle.remove()
+    assert tiny_loaded.model.config._attn_implementation == "sdpa"
+    again = capture_points(tiny_loaded, prompt, [1], hidden=False)
+    assert again.attention[1].shape == (6, 6)
 
 
 def test_heads_subset_changes_the_average(tiny_loaded, prompt):
