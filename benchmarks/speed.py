@@ -10,15 +10,19 @@ k=3, df=2):
 - ``InContextClustering`` with each point format: the whole ``fit`` against one forward
   pass of ``model(ids)`` over the prompt plus its answer tokens (the limit: with perfect
   guesses, window verification confirms every label in the prompt's own pass); also
-  the prompt's tokens and the tokens per point of the data.
+  the prompt's tokens, the tokens per point of the data and the forward passes. "cold"
+  clears the stored prompt prefixes first; "prefix stored" fits again in the same
+  process (``sklearn_icc.runtime.prefix_cache``).
 - ``AttentionSpectralClustering`` at a fixed layer (hidden states): ``fit`` against a
-  forward pass that stops after that layer, plus the spectral step.
+  forward pass over its own prompt that stops after that layer.
 - ``layer="auto"``: ``fit`` against one full SDPA forward pass.
-- ``n_orderings=3`` against one ordering.
-- ``--large N`` (e.g. 1000) also times a chunked fit of N points.
+- ``n_orderings=3`` against one ordering, both cold.
+- ``--large N`` (e.g. 1000) also times a chunked fit of N points (``--save-labels`` keeps
+  its labels, to compare versions).
+- ``--profile`` profiles one default fit with ``torch.profiler``.
 
-Decoding labels are unchanged by any of this (tests/runtime/test_decoding.py checks the
-windowed decoder against one label per pass).
+Decoding labels are unchanged by any of this (tests/runtime/test_decoding.py and
+tests/runtime/test_prefix_cache.py check the decoder against one label per pass).
 """
 
 from __future__ import annotations
@@ -107,6 +111,7 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=5)
     parser.add_argument("--n", type=int, default=50)
     parser.add_argument("--large", type=int, default=0, help="also time a chunked fit of this many points")
+    parser.add_argument("--save-labels", help="write the large fit's labels to this .npy file (to compare versions)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile one default fit with torch.profiler and print where the time goes")
     args = parser.parse_args(argv)
@@ -171,10 +176,10 @@ def main(argv=None):
         X, y = make_mixture(args.large, 3, 3, df=2.0, random_state=0)
         clear_prefix_caches()
         seconds, icc = _seconds(lambda: InContextClustering(3, random_state=0, **common).fit(X))
-        prompts = icc._fit_details["prompts"]
-        print(f"\nA chunked fit of {args.large} points (compact, cold): {seconds:.1f} s, {len(prompts)} prompts of "
-              f"at most {max(p.n_points for p in prompts)} points; ACC {clustering_accuracy(y, icc.labels_):.2f}, "
-              f"ARI {adjusted_rand_score(y, icc.labels_):.3f}")
+        print(f"\nA chunked fit of {args.large} points (compact, cold): {seconds:.1f} s; "
+              f"ACC {clustering_accuracy(y, icc.labels_):.2f}, ARI {adjusted_rand_score(y, icc.labels_):.3f}")
+        if args.save_labels:
+            np.save(args.save_labels, icc.labels_)
 
 
 if __name__ == "__main__":

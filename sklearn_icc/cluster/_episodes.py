@@ -87,11 +87,20 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
         return result.labels, result.probabilities
 
     cap = max_clusters if n_clusters is None else n_clusters  # the most labels an answer may write
+    orders = orderings(len(points), n_orderings, rng)
+    together = None
+    if decoding == "constrained" and n_clusters is not None and n_orderings > 1 and chunk_size is None:
+        together = _decode_orderings_together([encoded[order] for order in orders], n_clusters, loaded, spec, rng,
+                                              temperature, run)
     runs = []
-    for order in tqdm(orderings(len(points), n_orderings, rng), desc="orderings", disable=verbose < 1 or n_orderings == 1):
+    for o, order in enumerate(tqdm(orders, desc="orderings", disable=verbose < 1 or n_orderings == 1)):
         ordered = encoded[order]
-        whole = spec.build(ordered, n_clusters, loaded) if chunk_size is None or chunk_size >= len(order) else None
-        if whole is not None and prompt_fits(loaded, whole, cap):
+        whole = None
+        if together is None and (chunk_size is None or chunk_size >= len(order)):
+            whole = spec.build(ordered, n_clusters, loaded)
+        if together is not None:
+            labels, probabilities = together[o]
+        elif whole is not None and prompt_fits(loaded, whole, cap):
             labels, probabilities = decode_prompt(whole)
         elif spec.images:
             raise ValueError(
@@ -117,6 +126,28 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
     else:
         run.labels, run.probabilities = combine_orderings(runs, n_clusters)
     return run
+
+
+def _decode_orderings_together(ordered, n_clusters, loaded, spec, rng, temperature, run):
+    """Decode the orderings of one episode in one batch, when each fits a prompt of text ids.
+
+    The seeds are drawn from ``rng`` in the order the one-at-a-time loop draws them, so
+    the labels are those of decoding each ordering alone (the batch shares the forward
+    passes; see :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`).
+    Returns ``[(labels, probabilities), ...]``, or ``None`` (nothing drawn) when an
+    ordering needs chunks or has embeddings.
+    """
+    if spec.images:
+        return None
+    prompts = [spec.build(points, n_clusters, loaded) for points in ordered]
+    if any(prompt.embeddings is not None or not prompt_fits(loaded, prompt, n_clusters) for prompt in prompts):
+        return None
+    seeds = [draw_seed(rng) for _ in prompts]
+    results = batched_constrained_decode(loaded, prompts, n_clusters, batch_size=len(prompts), temperature=temperature,
+                                         seeds=seeds)
+    run.results.extend(results)
+    run.prompts.extend(prompts)
+    return [(result.labels, result.probabilities) for result in results]
 
 
 def combine_found_k(runs):

@@ -79,3 +79,26 @@ def test_anchor_labels_in_any_order_map_back(tiny_loaded, monkeypatch):
     assert labels.shape == (1,) and labels[0] in (0, 1, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert proba.argmax(axis=1)[0] == labels[0]
+
+
+def test_orderings_decoded_in_one_batch_match_one_at_a_time(tiny_model, monkeypatch):
+    X = make_mixture(24, 2, 3, random_state=3)[0]
+    batches = []
+    real = _episodes.batched_constrained_decode
+
+    def spy(loaded, prompts, n_clusters, **kwargs):
+        batches.append(len(prompts))
+        return real(loaded, prompts, n_clusters, **kwargs)
+
+    monkeypatch.setattr(_episodes, "batched_constrained_decode", spy)
+    for temperature in (0.0, 3.0):
+        settings = dict(model=tiny_model, n_orderings=3, temperature=temperature, random_state=5)
+        together = InContextClustering(3, **settings).fit(X)
+        assert batches == [3]
+        with monkeypatch.context() as m:
+            m.setattr(_episodes, "_decode_orderings_together", lambda *args: None)
+            alone = InContextClustering(3, **settings).fit(X)
+        assert batches == [3]
+        np.testing.assert_array_equal(together.labels_, alone.labels_)
+        np.testing.assert_allclose(together.label_probabilities_, alone.label_probabilities_, atol=1e-5)
+        batches.clear()
