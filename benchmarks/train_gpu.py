@@ -1,6 +1,6 @@
 """Paper-scale adapter training on one GPU: about 100k episodes, bf16, then Table 1.
 
-    python benchmarks/train_gpu.py --out $OUT/adapter [--episodes 100000] [--minutes 6]
+    python benchmarks/train_gpu.py --out $OUT/adapter [--episodes 100000] [--minutes 6] [--point-format embedding]
 
 Trains with :func:`sklearn_icc.finetune.finetune` unchanged (paper grid, held-out df
 1.25/1.5/1.75 kept out, LoRA on q/k/v/o, lr 5e-4 cosine, effective batch 32, answers in
@@ -21,6 +21,7 @@ import numpy as np
 from sklearn_icc.datasets import EpisodeGrid, make_mixture
 from sklearn_icc.finetune import LoraSettings, TrainingSettings, finetune
 from sklearn_icc.metrics import clustering_accuracy
+from sklearn_icc.runtime import POINT_FORMATS
 
 TABLE1_DFS = (1.0, 1.25, 1.5, 1.75, 2.0, 5.0, 100.0)
 
@@ -60,16 +61,19 @@ def main(argv=None):
     parser.add_argument("--rank", type=int, default=16, help="16 keeps the adapter file under 16 MB")
     parser.add_argument("--minutes", type=float, default=None)
     parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument("--point-format", default="compact", choices=POINT_FORMATS,
+                        help="'compact' is the estimators' default; 'embedding' also trains the point projector")
     args = parser.parse_args(argv)
     training = TrainingSettings(
         n_episodes=args.episodes, batch_size=32, micro_batch_size=args.micro_batch_size, eval_every=200,
-        n_eval_episodes=50, save_every=500, point_format="compact", time_limit_minutes=args.minutes,
+        n_eval_episodes=50, save_every=500, point_format=args.point_format, time_limit_minutes=args.minutes,
     )
     icc = finetune(args.model, args.out, grid=EpisodeGrid(), lora=LoraSettings(r=args.rank), training=training,
                    overwrite=True)
     from sklearn.base import clone
 
-    zero_shot = clone(icc).set_params(adapter=None)
+    # The zero-shot model has no point projector: it reads the default format.
+    zero_shot = clone(icc).set_params(adapter=None, point_format="compact")
     results = table1({"icc-adapter": icc, "icc-zero-shot": zero_shot}, args.eval_episodes)
     Path(args.out, "table1.json").write_text(json.dumps(results, indent=2))
     for method, cells in results.items():
