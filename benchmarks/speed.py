@@ -13,9 +13,9 @@ k=3, df=2):
   the prompt's tokens, the tokens per point of the data and the forward passes. "cold"
   clears the stored prompt prefixes first; "prefix stored" fits again in the same
   process (``sklearn_icc.runtime.prefix_cache``).
-- ``AttentionSpectralClustering`` at a fixed layer (hidden states): ``fit`` against a
-  forward pass over its own prompt that stops after that layer.
-- ``layer="auto"``: ``fit`` against one full SDPA forward pass.
+- ``AttentionSpectralClustering`` (hidden states, then attention) at a fixed layer:
+  ``fit`` against a forward pass over its own prompt that stops after that layer; with
+  ``layer="auto"``, against one full SDPA forward pass.
 - ``n_orderings=3`` against one ordering, both cold.
 - ``--large N`` (e.g. 1000) also times a chunked fit of N points (``--save-labels`` keeps
   its labels, to compare versions).
@@ -148,20 +148,17 @@ def main(argv=None):
         row(f"ICC, {point_format} format, cold (vs one pass over prompt + answer)", cold, f"{np.median(tokens):.0f}",
             f"{np.median(per_point):.1f}", f"{np.median(passes):.0f}")
         row(f"ICC, {point_format} format, prefix stored (vs the same pass)", warm)
-    for layer in (9,):
-        pairs = []
-        for X in episodes:
-            seconds, asc = _seconds(lambda: AttentionSpectralClustering(3, layer=layer, random_state=0,
-                                                                        **common).fit(X))
-            ids = build_prompt(X, 3, loaded.tokenizer, point_format=asc.point_format).input_ids  # ASC's own prompt
-            pairs.append((seconds, _seconds(lambda: _forward(loaded, ids, stop_after=layer))[0]))
-        row(f"ASC, hidden, layer {layer} (vs a pass stopped after it)", pairs)
-    pairs = []
-    for X in episodes:
-        seconds, asc = _seconds(lambda: AttentionSpectralClustering(3, layer="auto", random_state=0, **common).fit(X))
-        ids = build_prompt(X, 3, loaded.tokenizer, point_format=asc.point_format).input_ids  # ASC's own prompt
-        pairs.append((seconds, _seconds(lambda: _forward(loaded, ids))[0]))
-    row('ASC, hidden, layer="auto" (vs one full pass)', pairs)
+    for affinity in ("hidden", "attention"):
+        for layer in (9, "auto"):
+            pairs = []
+            for X in episodes:
+                seconds, asc = _seconds(lambda: AttentionSpectralClustering(3, layer=layer, affinity=affinity,
+                                                                            random_state=0, **common).fit(X))
+                ids = build_prompt(X, 3, loaded.tokenizer, point_format=asc.point_format).input_ids  # its own prompt
+                stop = None if layer == "auto" else layer
+                pairs.append((seconds, _seconds(lambda: _forward(loaded, ids, stop_after=stop))[0]))
+            reference = "one full pass" if layer == "auto" else "a pass stopped after it"
+            row(f"ASC, {affinity}, layer={layer!r} (vs {reference})", pairs)
     pairs = []
     for X in episodes:
         clear_prefix_caches()  # both cold: the three orderings compute the shared prefix once
