@@ -86,7 +86,7 @@ class LabelAnswer:
         self.probabilities = np.zeros((n, n_clusters))
         self.labels[: len(forced)] = forced
         self.probabilities[np.arange(len(forced)), forced] = 1.0
-        self.done, self.n_used, self.pick, self.guesses = len(forced), max(forced) + 1, forced[-1], []
+        self.done, self.n_used, self.pick = len(forced), max(forced) + 1, forced[-1]
         self.prefix = list(prompt.input_ids) + list(layout.open)
         for label in forced[:-1]:
             self.prefix += list(layout.labels[label]) + self.sep
@@ -100,8 +100,8 @@ class LabelAnswer:
     def next_tokens(self):
         """The tokens of the next pass, and the offsets in them whose label logits it needs."""
         width = min(self.window, len(self.labels) - self.done)
-        self.proposal = propose_labels(self.labels[: self.done], self.guesses, width - 1,
-                                       n_clusters=self.n_clusters)
+        # With k known, a guess never falls back on the previous pass's predictions (Jacobi).
+        self.proposal = propose_labels(self.labels[: self.done], (), width - 1, n_clusters=self.n_clusters)
         feed = self.prefix + list(self.layout.labels[self.pick]) + self.sep
         for guess in self.proposal:
             feed += list(self.layout.labels[guess]) + self.sep
@@ -130,8 +130,6 @@ class LabelAnswer:
             self.window = min(self.max_window, 2 * self.window)
         elif 2 * accepted < len(self.proposal):
             self.window = self.start_window
-        # Jacobi: the pass's later predictions are the next guesses.
-        self.guesses = [int(np.argmax(row[:n_clusters])) for row in logits[accepted + 1 :]]
         next_logits = logits[accepted]
         allowed = min(n_clusters, self.n_used + 1)
         probabilities[self.done, :allowed] = _softmax(next_logits[:allowed])
