@@ -88,20 +88,19 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
 
     cap = max_clusters if n_clusters is None else n_clusters  # the most labels an answer may write
     orders = orderings(len(points), n_orderings, rng)
+    whole = chunk_size is None or chunk_size >= len(points)
+    wholes = [spec.build(encoded[order], n_clusters, loaded) if whole else None for order in orders]
+    fits = [built is not None and prompt_fits(loaded, built, cap) for built in wholes]
     together = None
-    if decoding == "constrained" and n_clusters is not None and n_orderings > 1 and chunk_size is None:
-        together = _decode_orderings_together([encoded[order] for order in orders], n_clusters, loaded, spec, rng,
-                                              temperature, run)
+    if decoding == "constrained" and n_clusters is not None and n_orderings > 1 and all(fits) and not spec.embeds_points:
+        together = _decode_orderings_together(wholes, n_clusters, loaded, rng, temperature, run)
     runs = []
     for o, order in enumerate(tqdm(orders, desc="orderings", disable=verbose < 1 or n_orderings == 1)):
         ordered = encoded[order]
-        whole = None
-        if together is None and (chunk_size is None or chunk_size >= len(order)):
-            whole = spec.build(ordered, n_clusters, loaded)
         if together is not None:
             labels, probabilities = together[o]
-        elif whole is not None and prompt_fits(loaded, whole, cap):
-            labels, probabilities = decode_prompt(whole)
+        elif fits[o]:
+            labels, probabilities = decode_prompt(wholes[o])
         elif spec.images:
             raise ValueError(
                 f"The {len(order)} images do not fit in one prompt ({loaded.context_length} tokens); "
@@ -128,20 +127,14 @@ def cluster_episode(points, n_clusters, loaded, spec, *, rng, decoding="constrai
     return run
 
 
-def _decode_orderings_together(ordered, n_clusters, loaded, spec, rng, temperature, run):
-    """Decode the orderings of one episode in one batch, when each fits a prompt of text ids.
+def _decode_orderings_together(prompts, n_clusters, loaded, rng, temperature, run):
+    """Decode the prompts of one episode's orderings in one batch.
 
     The seeds are drawn from ``rng`` in the order the one-at-a-time loop draws them, so
     the labels are those of decoding each ordering alone (the batch shares the forward
     passes; see :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`).
-    Returns ``[(labels, probabilities), ...]``, or ``None`` (nothing drawn) when an
-    ordering needs chunks or has embeddings.
+    Returns ``[(labels, probabilities), ...]``.
     """
-    if spec.images:
-        return None
-    prompts = [spec.build(points, n_clusters, loaded) for points in ordered]
-    if any(prompt.embeddings is not None or not prompt_fits(loaded, prompt, n_clusters) for prompt in prompts):
-        return None
     seeds = [draw_seed(rng) for _ in prompts]
     results = batched_constrained_decode(loaded, prompts, n_clusters, batch_size=len(prompts), temperature=temperature,
                                          seeds=seeds)
