@@ -14,7 +14,7 @@ seconds (with one thread) are the steadier measure of the work:
   stopped after layer ``--layer``;
 - ``AttentionSpectralClustering(3, affinity="attention", layer=L)``: before (the whole
   model in eager attention, its weights pooled by hooks, as capture ran before) and
-  after (``sklearn_icc.runtime.point_attention``);
+  after (``sklearn_icc.runtime.capture.attention``);
 - ``layer="auto"`` with the attention affinity (every layer, before and after) and with
   the hidden affinity, against one full SDPA pass.
 """
@@ -30,8 +30,8 @@ import torch
 
 from sklearn_icc import AttentionSpectralClustering
 from sklearn_icc.datasets import make_mixture
-from sklearn_icc.runtime.capture import n_decoder_layers
-from sklearn_icc.runtime.point_attention import eager_attention
+from sklearn_icc.runtime.capture.points import n_decoder_layers
+from sklearn_icc.runtime.capture.attention import eager_attention
 from speed import _forward
 
 

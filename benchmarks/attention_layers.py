@@ -25,7 +25,7 @@ from sklearn_icc.cluster._affinity import score_layers, spectral_labels
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.metrics import clustering_accuracy
 from sklearn_icc.runtime import build_prompt, load_model
-from sklearn_icc.runtime.capture import capture_points, n_decoder_layers
+from sklearn_icc.runtime.capture.points import capture_points, n_decoder_layers
 
 SETTINGS = {"table6": (2, 2), "table1": (3, 3)}  # name: (k, d)
 FIELDS = ["setting", "df", "episode", "n", "affinity", "layer", "acc", "ari", "eigengap", "silhouette", "seconds"]

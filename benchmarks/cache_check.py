@@ -18,8 +18,8 @@ import statistics
 import time
 
 from sklearn_icc.runtime import clear_model_cache, load_model
-from sklearn_icc.runtime import model_cache
-from sklearn_icc.runtime.sources import default_model_file
+from sklearn_icc.runtime.model import cache as model_cache
+from sklearn_icc.runtime.model.sources import default_model_file
 
 
 def seconds(function, repeats):

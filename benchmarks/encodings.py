@@ -28,7 +28,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.metrics import clustering_accuracy
 from sklearn_icc.runtime import constrained_decode, load_model
-from sklearn_icc.runtime.prompts import PROMPT_TEMPLATES, encode_points, prompt_from_point_texts
+from sklearn_icc.runtime.prompts.templates import PROMPT_TEMPLATES, encode_points, prompt_from_point_texts
 
 
 def decile_digits(X):

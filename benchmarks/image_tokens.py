@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from sklearn_icc.runtime import load_model
-from sklearn_icc.runtime.decoding import answer_tokens
-from sklearn_icc.runtime.embedded_prompts import build_embedded_prompt
+from sklearn_icc.runtime.decoding.constrained import answer_tokens
+from sklearn_icc.runtime.prompts.embedded import build_embedded_prompt
 from sklearn_icc.vision import ImageEncoder, image_features, load_vision_tower, tokens_per_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

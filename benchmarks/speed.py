@@ -12,7 +12,7 @@ k=3, df=2):
   guesses, window verification confirms every label in the prompt's own pass); also
   the prompt's tokens, the tokens per point of the data and the forward passes. "cold"
   clears the stored prompt prefixes first; "prefix stored" fits again in the same
-  process (``sklearn_icc.runtime.prefix_cache``).
+  process (``sklearn_icc.runtime.decoding.prefix_cache``).
 - ``AttentionSpectralClustering`` (hidden states, then attention) at a fixed layer:
   ``fit`` against a forward pass over its own prompt that stops after that layer; with
   ``layer="auto"``, against one full SDPA forward pass.
@@ -38,8 +38,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn_icc import AttentionSpectralClustering, InContextClustering
 from sklearn_icc.datasets import make_mixture
 from sklearn_icc.metrics import clustering_accuracy
-from sklearn_icc.runtime.capture import decoder_layers
-from sklearn_icc.runtime.decoding import answer_tokens
+from sklearn_icc.runtime.capture.points import decoder_layers
+from sklearn_icc.runtime.decoding.constrained import answer_tokens
 from sklearn_icc.runtime import build_prompt, clear_prefix_caches, load_model
 
 

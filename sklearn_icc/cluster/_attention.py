@@ -10,9 +10,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from ..runtime.capture import capture_points, n_decoder_layers
-from ..runtime.prompts import fits_context_window
-from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
+from ..runtime.capture.points import capture_points, n_decoder_layers
+from ..runtime.prompts.templates import fits_context_window
+from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ._affinity import (
     affinity_from_attention,
     affinity_from_hidden,

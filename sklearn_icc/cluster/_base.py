@@ -12,10 +12,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..runtime import POINT_FORMATS, PROMPT_TEMPLATES, PromptTemplate
-from ..runtime.devices import DTYPE_NAMES
-from ..runtime.decoding import prompt_fits
+from ..runtime.model.devices import DTYPE_NAMES
+from ..runtime.decoding.constrained import prompt_fits
 from ..runtime.spec import ModelSpec, PromptSpec, is_texts
-from ..runtime.text_prompts import cut_texts
+from ..runtime.prompts.texts import cut_texts
 from ..vision import ImageEncoder, load_images, looks_like_images
 from ._texts import looks_like_texts, validate_texts
 

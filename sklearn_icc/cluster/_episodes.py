@@ -14,8 +14,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..runtime import canonical_labels, constrained_decode, free_decode
-from ..runtime.batching import batched_constrained_decode
-from ..runtime.decoding import answer_tokens, prompt_fits
+from ..runtime.decoding.batching import batched_constrained_decode
+from ..runtime.decoding.constrained import answer_tokens, prompt_fits
 from ..runtime.spec import is_texts
 from ._consensus import canonical_order, combine_orderings
 
@@ -132,7 +132,7 @@ def _decode_orderings_together(prompts, n_clusters, loaded, rng, temperature, ru
 
     The seeds are drawn from ``rng`` in the order the one-at-a-time loop draws them, so
     the labels are those of decoding each ordering alone (the batch shares the forward
-    passes; see :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`).
+    passes; see :func:`~sklearn_icc.runtime.decoding.batching.batched_constrained_decode`).
     Returns ``[(labels, probabilities), ...]``.
     """
     seeds = [draw_seed(rng) for _ in prompts]

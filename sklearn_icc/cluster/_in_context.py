@@ -10,9 +10,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ..runtime.decoding import prompt_fits
+from ..runtime.decoding.constrained import prompt_fits
 from ..runtime.spec import is_texts
-from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS
+from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives

@@ -44,7 +44,7 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
     ``decoding="constrained"`` and ``random_state=seeds[i]`` (see Notes): the same
     labels, and probabilities up to floating-point rounding. The prompts of all
     episodes and orderings are sorted by length and decoded in batches: one forward pass
-    serves a whole batch (see :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`).
+    serves a whole batch (see :func:`~sklearn_icc.runtime.decoding.batching.batched_constrained_decode`).
     Episodes that need chunks (more points than one prompt holds, or ``chunk_size``
     below their size) are clustered alone, by :func:`in_context_clustering`; so is every
     episode with ``point_format="embedding"`` (batched decoding takes text prompts only).
@@ -85,7 +85,7 @@ def in_context_clustering_many(X_list, n_clusters=3, *, model="default", adapter
         the GPUs.
     prefill : {"auto", "padded", "apart"}, default="auto"
         How a batch's prompts are first read; see
-        :func:`~sklearn_icc.runtime.batching.batched_constrained_decode`.
+        :func:`~sklearn_icc.runtime.decoding.batching.batched_constrained_decode`.
     %(verbose)s
 
     Returns

@@ -9,8 +9,8 @@ import platform
 from datetime import datetime, timezone
 
 from .._version import __version__
-from ..runtime.adapters import ADAPTER_CARD
-from ..runtime.atomic import write_json_atomic, write_text_atomic
+from ..runtime.model.adapters import ADAPTER_CARD
+from ..runtime.model.atomic import write_json_atomic, write_text_atomic
 
 CURVE_FILE = "learning_curve.csv"
 

@@ -6,7 +6,7 @@ import argparse
 
 from .._cli_help import HelpFormatter
 from ..datasets import EpisodeGrid
-from ..runtime.prompts import POINT_FORMATS
+from ..runtime.prompts.templates import POINT_FORMATS
 from .config import LABEL_ORDERS, LoraSettings, TrainingSettings
 
 

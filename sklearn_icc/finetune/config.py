@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..runtime.prompts import DEFAULT_MAX_FEATURES, POINT_FORMATS, PROMPT_TEMPLATES
+from ..runtime.prompts.templates import DEFAULT_MAX_FEATURES, POINT_FORMATS, PROMPT_TEMPLATES
 
 LABEL_ORDERS = ("canonical", "raw")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup")
@@ -80,7 +80,7 @@ class TrainingSettings:
         The prompt template (see :data:`~sklearn_icc.runtime.PROMPT_TEMPLATES`).
     point_format : {"paper", "compact", "embedding"}, default="compact"
         ``"embedding"`` trains a point projector with the LoRA (see
-        :mod:`~sklearn_icc.runtime.point_embeddings`).
+        :mod:`~sklearn_icc.runtime.prompts.point_embeddings`).
     max_features : int, default=8
         ``point_format="embedding"`` only: the most features a point may have, in
         training and later at inference (the projector's input width).

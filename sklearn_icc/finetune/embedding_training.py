@@ -2,7 +2,7 @@
 
 :func:`~.training.finetune` runs these through the same Trainer as the text formats.
 A training example is the prompt inference builds
-(:func:`~sklearn_icc.runtime.point_embeddings.build_point_prompt`, with placeholder ids
+(:func:`~sklearn_icc.runtime.prompts.point_embeddings.build_point_prompt`, with placeholder ids
 where the points go) plus the answer, and it carries the points' features; each step
 projects them (with gradients) into the embeddings at their positions. The projector is
 saved in every checkpoint, so that a resumed run continues with it.
@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from ..datasets import episode_shape, grid_episode, grid_states_k
-from ..runtime.point_embeddings import POINT_PROJECTOR_FILE, build_point_prompt, point_features
+from ..runtime.prompts.point_embeddings import POINT_PROJECTOR_FILE, build_point_prompt, point_features
 from .examples import EpisodeDataset, collate_examples, example_from_prompt
 
 
@@ -24,7 +24,7 @@ def new_point_projector(peft_model, training):
 
     It starts at the scale of the token embeddings (seeded by ``training.seed``).
     """
-    from ..runtime.point_projector import PointProjector
+    from ..runtime.model.point_projector import PointProjector
 
     embeddings = peft_model.get_input_embeddings()
     projector = PointProjector(embeddings.embedding_dim, training.max_features, training.tokens_per_point)
@@ -40,7 +40,7 @@ def save_point_projector(projector, folder):
 
 def restore_point_projector(projector, checkpoint):
     """Load the projector saved in ``checkpoint`` into ``projector``; ``ValueError`` if it has none."""
-    from ..runtime.point_projector import PointProjector
+    from ..runtime.model.point_projector import PointProjector
 
     path = Path(checkpoint) / POINT_PROJECTOR_FILE
     if not path.is_file():

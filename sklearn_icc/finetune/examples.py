@@ -2,7 +2,7 @@
 
 The prompt comes from the runtime's :func:`~sklearn_icc.runtime.build_prompt` and the
 answer from the same token layout that constrained decoding writes
-(:func:`~sklearn_icc.runtime.decoding.answer_tokens`), followed by the chat
+(:func:`~sklearn_icc.runtime.decoding.constrained.answer_tokens`), followed by the chat
 template's end-of-turn token. Only the answer's tokens carry loss.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import episode_shape, grid_episode, grid_states_k
-from ..runtime.decoding import answer_tokens, canonical_labels
-from ..runtime.prompts import build_prompt, chat_messages, resolve_template
+from ..runtime.decoding.constrained import answer_tokens, canonical_labels
+from ..runtime.prompts.templates import build_prompt, chat_messages, resolve_template
 
 IGNORE_INDEX = -100  # positions the loss skips
 

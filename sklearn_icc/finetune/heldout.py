@@ -9,8 +9,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from ..datasets import HELD_OUT_DFS, grid_episode
 from ..metrics import clustering_accuracy
-from ..runtime.decoding import constrained_decode
-from ..runtime.prompts import resolve_template
+from ..runtime.decoding.constrained import constrained_decode
+from ..runtime.prompts.templates import resolve_template
 from ..runtime.spec import PromptSpec
 
 # Held-out episodes use their own seed stream, apart from the training episodes.

@@ -2,7 +2,7 @@
 
 The encoder is frozen: each image's pooled features are computed once, without
 gradients, and reused by every episode. Each step builds the very prompt inference
-builds (:func:`~sklearn_icc.runtime.embedded_prompts.build_embedded_prompt`, with the
+builds (:func:`~sklearn_icc.runtime.prompts.embedded.build_embedded_prompt`, with the
 projector's output as the images' embeddings) plus the answer constrained decoding
 writes, and back-propagates the answer-only loss into the projector and the LoRA.
 """
@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 
-from ..runtime.adapters import ADAPTER_CARD, model_fingerprint
-from ..runtime.atomic import write_json_atomic, write_text_atomic
-from ..runtime.embedded_prompts import build_embedded_prompt, model_inputs
-from ..runtime.loading import load_model_uncached
-from ..runtime.prompts import resolve_template
+from ..runtime.model.adapters import ADAPTER_CARD, model_fingerprint
+from ..runtime.model.atomic import write_json_atomic, write_text_atomic
+from ..runtime.prompts.embedded import build_embedded_prompt, model_inputs
+from ..runtime.model.loading import load_model_uncached
+from ..runtime.prompts.templates import resolve_template
 from ..vision.config import IMAGE_MARKERS, ImageEncoder
 from ..vision.episodes import ImageEpisodes
 from .cards import run_card

@@ -2,7 +2,7 @@
 
 Episodes come from a table of texts with one label column per condition
 (:class:`TextEpisodes`); each becomes the very prompt inference builds
-(:func:`~sklearn_icc.runtime.text_prompts.build_text_prompt`) plus the answer that
+(:func:`~sklearn_icc.runtime.prompts.texts.build_text_prompt`) plus the answer that
 constrained decoding writes, and trains with :func:`~.training.finetune`'s Trainer, so
 that a model learns the user's own notion of "by topic".
 """
@@ -18,8 +18,8 @@ import numpy as np
 
 from ..cluster._texts import validate_texts
 from ..labelled_episodes import LabelledEpisodes
-from ..runtime.adapters import ADAPTER_CARD
-from ..runtime.text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, cut_texts, resolve_text_template
+from ..runtime.model.adapters import ADAPTER_CARD
+from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, cut_texts, resolve_text_template
 from .cards import run_card
 from .config import LoraSettings, TrainingSettings
 from .examples import end_of_turn_id, example_from_prompt

@@ -10,8 +10,8 @@ import warnings
 from pathlib import Path
 
 from ..datasets import EpisodeGrid
-from ..runtime.adapters import model_fingerprint
-from ..runtime.loading import load_model_uncached
+from ..runtime.model.adapters import model_fingerprint
+from ..runtime.model.loading import load_model_uncached
 from .cards import write_adapter_card
 from .config import LoraSettings, TrainingSettings
 from .embedding_training import (
@@ -49,7 +49,7 @@ def finetune(
     next-token-prediction loss. Training uses transformers' ``Trainer`` with peft,
     batches episodes of similar length together and pads each micro-batch only to
     its longest episode. With ``point_format="embedding"`` a point projector
-    (:class:`~sklearn_icc.runtime.point_projector.PointProjector`) trains with the LoRA
+    (:class:`~sklearn_icc.runtime.model.point_projector.PointProjector`) trains with the LoRA
     and is saved beside it and in every checkpoint.
 
     Parameters

@@ -5,12 +5,12 @@ building with point spans (:func:`build_prompt`), and decoding
 (:func:`constrained_decode`, :func:`free_decode`).
 """
 
-from .decoding import DecodeResult, canonical_labels, constrained_decode
-from .free_decoding import free_decode, parse_label_list
-from .devices import resolve_device, resolve_dtype
-from .faults import DeviceOutOfMemoryError, NonFiniteOutputError
-from .loading import LoadedModel, clear_model_cache, load_model
-from .prompts import (
+from .decoding.constrained import DecodeResult, canonical_labels, constrained_decode
+from .decoding.free import free_decode, parse_label_list
+from .model.devices import resolve_device, resolve_dtype
+from .model.faults import DeviceOutOfMemoryError, NonFiniteOutputError
+from .model.loading import LoadedModel, clear_model_cache, load_model
+from .prompts.templates import (
     POINT_FORMATS,
     PROMPT_TEMPLATES,
     AnswerFormat,
@@ -19,9 +19,9 @@ from .prompts import (
     build_prompt,
     encode_points,
 )
-from .model_cache import cache_dir
-from .prefix_cache import clear_prefix_caches
-from .sources import resolve_model_source
+from .model.cache import cache_dir
+from .decoding.prefix_cache import clear_prefix_caches
+from .model.sources import resolve_model_source
 
 __all__ = [
     "AnswerFormat",

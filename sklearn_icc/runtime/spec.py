@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedded_prompts import build_embedded_prompt
-from .loading import load_model
-from .prompts import POINT_FORMATS, PromptTemplate, build_prompt, resolve_template
-from .text_prompts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, resolve_text_template
+from .prompts.embedded import IMAGE_MARKERS, build_embedded_prompt
+from .model.loading import load_model
+from .prompts.templates import POINT_FORMATS, PromptTemplate, build_prompt, resolve_template
+from .prompts.texts import DEFAULT_MAX_TEXT_TOKENS, build_text_prompt, resolve_text_template
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class PromptSpec:
     point_format : {"paper", "compact", "embedding"}, default="paper"
         How numeric points are written (see :func:`~sklearn_icc.runtime.encode_points`);
         ``"embedding"``: through the loaded adapter's point projector
-        (:mod:`~sklearn_icc.runtime.point_embeddings`).
+        (:mod:`~sklearn_icc.runtime.prompts.point_embeddings`).
     image_encoder : ImageEncoder or None, default=None
         When set, the points are images: each becomes a span of projected embeddings.
     text_template : PromptTemplate or None, default=None
@@ -58,7 +58,7 @@ class PromptSpec:
         the estimators validate them); ``None`` is the paper's, worded for texts.
     max_text_tokens : int or None, default=128
         Each text is cut to this many tokens (see
-        :func:`~sklearn_icc.runtime.text_prompts.cut_texts`).
+        :func:`~sklearn_icc.runtime.prompts.texts.cut_texts`).
 
     Examples
     --------
@@ -102,9 +102,7 @@ class PromptSpec:
         into ``loaded``'s embedding space (a tensor of shape (n, tokens, hidden))."""
         if not self.images:
             return points
-        from ..vision.encoder import encode_images
-
-        return encode_images(points, self.image_encoder, loaded)
+        return self.image_encoder.encode(points, loaded)
 
     def build(self, encoded, n_clusters, loaded):
         """The :class:`~sklearn_icc.runtime.Prompt` of one episode, from :meth:`encode`'s output."""
@@ -112,15 +110,13 @@ class PromptSpec:
             return build_text_prompt(list(encoded), n_clusters, loaded.tokenizer, template=self.text_template,
                                      condition=self.condition, max_text_tokens=self.max_text_tokens)[0]
         if not self.images and self.point_format == "embedding":
-            from .point_embeddings import embedded_point_prompt
+            from .prompts.point_embeddings import embedded_point_prompt
 
             return embedded_point_prompt(encoded, n_clusters, loaded, template=self.template,
                                          condition=self.condition)
         if not self.images:
             return build_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
                                 condition=self.condition, point_format=self.point_format)
-        from ..vision import IMAGE_MARKERS
-
         return build_embedded_prompt(encoded, n_clusters, loaded.tokenizer, template=self.template,
                                      condition=self.condition, markers=IMAGE_MARKERS)
 

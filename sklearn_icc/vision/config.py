@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
 
+from ..runtime.prompts.embedded import IMAGE_MARKERS  # noqa: F401 - re-exported
+
 PROJECTOR_KINDS = ("linear", "mlp")
-IMAGE_MARKERS = ("<image>", "</image>")
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,10 @@ class ImageEncoder:
                 raise TypeError(f"ImageEncoder.{name} must be a path or None, got {type(value).__name__}.")
         if self.projector_weights is not None and not Path(self.projector_weights).is_file():
             raise ValueError(f"ImageEncoder.projector_weights: no such file {os.fspath(self.projector_weights)!r}.")
+
+    def encode(self, images, loaded):
+        """Projected embeddings of each image for ``loaded``'s LLM: ``(n_images, tokens, hidden)``
+        (see :func:`~sklearn_icc.vision.encoder.encode_images`)."""
+        from .encoder import encode_images
+
+        return encode_images(images, self, loaded)

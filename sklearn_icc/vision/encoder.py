@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runtime.sources import ALLOW_DOWNLOAD_ENV, allow_download_from_env
+from ..runtime.model.sources import ALLOW_DOWNLOAD_ENV, allow_download_from_env
 from ._imports import require_vision
 from .images import load_images
 from .pooling import pool_patches, pooled_grid

@@ -7,7 +7,8 @@ import os
 import torch
 from torch import nn
 
-from .config import PROJECTOR_KINDS
+# The kinds ImageEncoder.projector accepts (vision.config.PROJECTOR_KINDS, kept equal by a test).
+KINDS = ("linear", "mlp")
 
 
 class ImageProjector(nn.Module):
@@ -38,8 +39,8 @@ class ImageProjector(nn.Module):
 
     def __init__(self, in_features, out_features, kind="mlp"):
         super().__init__()
-        if kind not in PROJECTOR_KINDS:
-            raise ValueError(f"kind must be one of {PROJECTOR_KINDS}, got {kind!r}.")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
         self.in_features, self.out_features, self.kind = int(in_features), int(out_features), kind
         if kind == "linear":
             self.layers = nn.Sequential(nn.Linear(self.in_features, self.out_features))

@@ -37,7 +37,7 @@ def test_fit_sets_labels_affinity_and_layer(tiny_model, X, affinity, layer):
 def test_fit_equals_the_all_eager_fit(tiny_model, X, layer, heads):
     """Eager attention at the chosen layers only gives the affinity the all-eager pass gave."""
     from sklearn_icc.runtime import load_model
-    from sklearn_icc.runtime.point_attention import eager_attention
+    from sklearn_icc.runtime.capture.attention import eager_attention
 
     def fit():
         return AttentionSpectralClustering(3, model=tiny_model, layer=layer, affinity="attention", heads=heads,

@@ -138,7 +138,7 @@ def test_texts_with_unknown_k(tiny_model, estimator):
 
 
 def test_text_prompts_leave_k_out(tiny_loaded):
-    from sklearn_icc.runtime.text_prompts import build_text_prompt
+    from sklearn_icc.runtime.prompts.texts import build_text_prompt
 
     prompt, _ = build_text_prompt(TEXTS, None, tiny_loaded.tokenizer)
     assert "choose the number of groups yourself" in prompt.text and "Texts:" in prompt.text

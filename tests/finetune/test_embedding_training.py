@@ -12,9 +12,9 @@ from sklearn_icc.datasets import EpisodeGrid
 from sklearn_icc.finetune import LoraSettings, finetune
 from sklearn_icc.finetune.embedding_training import PointEpisodeDataset, collate_point_examples
 from sklearn_icc.runtime import clear_model_cache, load_model
-from sklearn_icc.runtime.adapters import ADAPTER_CARD
-from sklearn_icc.runtime.point_embeddings import POINT_PROJECTOR_FILE
-from sklearn_icc.runtime.point_projector import PointProjector
+from sklearn_icc.runtime.model.adapters import ADAPTER_CARD
+from sklearn_icc.runtime.prompts.point_embeddings import POINT_PROJECTOR_FILE
+from sklearn_icc.runtime.model.point_projector import PointProjector
 from tests.finetune.test_training import quick as text_quick
 
 GRID = EpisodeGrid(n_clusters=(2,), n_features=(1, 2), n_samples=(4, 6))

@@ -5,7 +5,7 @@ from sklearn_icc.datasets import EpisodeGrid
 from sklearn_icc.finetune import TrainingSettings, training_example
 from sklearn_icc.finetune.examples import IGNORE_INDEX, EpisodeDataset, collate_examples, end_of_turn_id
 from sklearn_icc.runtime import PROMPT_TEMPLATES, build_prompt
-from sklearn_icc.runtime.prompts import chat_messages
+from sklearn_icc.runtime.prompts.templates import chat_messages
 
 X = np.array([[0.0, 1.0], [5.0, 5.0], [0.2, 0.9], [9.0, -3.0]])
 Y = np.array([2, 0, 2, 1])

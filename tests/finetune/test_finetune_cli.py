@@ -3,7 +3,7 @@ import json
 import pytest
 
 from sklearn_icc.cli import main
-from sklearn_icc.runtime.adapters import ADAPTER_CARD
+from sklearn_icc.runtime.model.adapters import ADAPTER_CARD
 
 TINY_RUN = ["--steps", "2", "--batch-size", "2", "--micro-batch-size", "2", "--clusters", "2", "--features", "1",
             "--samples", "4,6", "--eval-every", "1", "--rank", "2", "--device", "cpu"]

@@ -10,8 +10,8 @@ from sklearn_icc.finetune import LoraSettings, TextEpisodes, TrainingSettings, f
 from sklearn_icc.finetune.examples import IGNORE_INDEX
 from sklearn_icc.finetune.text_training import TextEpisodeDataset
 from sklearn_icc.runtime import clear_model_cache, constrained_decode, load_model
-from sklearn_icc.runtime.adapters import ADAPTER_CARD
-from sklearn_icc.runtime.text_prompts import build_text_prompt, resolve_text_template
+from sklearn_icc.runtime.model.adapters import ADAPTER_CARD
+from sklearn_icc.runtime.prompts.texts import build_text_prompt, resolve_text_template
 
 TEXTS, TOPIC, SENTIMENT = load_topic_sentiment_texts()
 TABLE = pd.DataFrame({"text": TEXTS, "topic": TOPIC, "sentiment": SENTIMENT})

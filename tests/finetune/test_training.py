@@ -10,7 +10,7 @@ from sklearn_icc.datasets import EpisodeGrid
 from sklearn_icc.finetune import LoraSettings, TrainingSettings, finetune
 from sklearn_icc.finetune.training import last_complete_checkpoint
 from sklearn_icc.runtime import clear_model_cache, load_model
-from sklearn_icc.runtime.adapters import ADAPTER_CARD
+from sklearn_icc.runtime.model.adapters import ADAPTER_CARD
 
 # k=1: every answer is "[0, 0, ...]", a task a tiny model learns in a few steps.
 TRIVIAL = EpisodeGrid(n_clusters=(1,), n_features=(1,), n_samples=(3, 6))
@@ -170,7 +170,7 @@ def test_a_truncated_trainer_state_is_skipped_with_a_warning(tmp_path):
 
 
 def test_default_adapter_is_named_when_not_shipped(monkeypatch, tmp_path):
-    from sklearn_icc.runtime import adapters
+    from sklearn_icc.runtime.model import adapters
 
     monkeypatch.setattr(adapters, "SHIPPED_ADAPTERS_DIR", tmp_path)
     with pytest.raises(ValueError, match="ships no default adapter"):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from sklearn_icc.runtime import PromptTemplate, build_prompt, constrained_decode, free_decode
-from sklearn_icc.runtime.capture import capture_points
-from sklearn_icc.runtime.embedded_prompts import build_embedded_prompt, model_inputs
+from sklearn_icc.runtime.capture.points import capture_points
+from sklearn_icc.runtime.prompts.embedded import build_embedded_prompt, model_inputs
 
 
 def embeddings(n, m, hidden=32, seed=0):

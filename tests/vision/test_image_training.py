@@ -8,7 +8,7 @@ import pytest
 from sklearn_icc import InContextClustering
 from sklearn_icc.finetune import LoraSettings, TrainingSettings, finetune_images
 from sklearn_icc.finetune.image_training import PROJECTOR_FILE, image_training_inputs
-from sklearn_icc.runtime.adapters import ADAPTER_CARD
+from sklearn_icc.runtime.model.adapters import ADAPTER_CARD
 from sklearn_icc.vision import ImageEncoder, ImageEpisodes
 
 RED, BLUE = np.zeros((8, 8, 3)), np.zeros((8, 8, 3))
@@ -78,7 +78,7 @@ def test_the_returned_estimator_uses_the_saved_adapter_and_projector(tiny_model,
     from peft import PeftModel
 
     from sklearn_icc.runtime import constrained_decode
-    from sklearn_icc.runtime.loading import load_model_uncached
+    from sklearn_icc.runtime.model.loading import load_model_uncached
     from sklearn_icc.runtime.spec import PromptSpec
     from sklearn_icc.vision import ImageProjector, image_features
 
@@ -107,7 +107,7 @@ def test_the_returned_estimator_uses_the_saved_adapter_and_projector(tiny_model,
 def test_conditioned_episodes_put_the_condition_in_the_prompt(tiny_loaded, encoder):
     from sklearn_icc.finetune.examples import IGNORE_INDEX, end_of_turn_id
     from sklearn_icc.finetune.image_training import frozen_features
-    from sklearn_icc.runtime.prompts import resolve_template
+    from sklearn_icc.runtime.prompts.templates import resolve_template
     from sklearn_icc.vision.projector import build_projector
 
     shapes = ["round", "square"] * 6
@@ -129,14 +129,14 @@ def test_conditioned_episodes_put_the_condition_in_the_prompt(tiny_loaded, encod
 
 
 def _canonical(y):
-    from sklearn_icc.runtime.decoding import canonical_labels
+    from sklearn_icc.runtime.decoding.constrained import canonical_labels
 
     return canonical_labels(y)
 
 
 def _prompt_text(loaded, episodes, index, settings, encoder, projector, features):
-    from sklearn_icc.runtime.embedded_prompts import build_embedded_prompt
-    from sklearn_icc.runtime.prompts import resolve_template
+    from sklearn_icc.runtime.prompts.embedded import build_embedded_prompt
+    from sklearn_icc.runtime.prompts.templates import resolve_template
     from sklearn_icc.vision import IMAGE_MARKERS
 
     indices, y, condition = episodes.episode(index, seed=settings.seed)

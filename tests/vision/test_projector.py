@@ -55,3 +55,10 @@ def test_random_projectors_are_seeded():
     c = build_projector(ImageEncoder(seed=2), 8, 4)(x)
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, c)
+
+
+def test_projector_kinds_match_the_encoder_config():
+    from sklearn_icc.vision.config import PROJECTOR_KINDS
+    from sklearn_icc.vision.projector import KINDS
+
+    assert KINDS == PROJECTOR_KINDS

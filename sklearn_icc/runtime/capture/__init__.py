@@ -1,0 +1,1 @@
+"""Capture: hidden states and attention of a forward pass, read per point."""

