@@ -54,8 +54,8 @@ $(VISION_STAMP): pyproject.toml Makefile
 	touch $(VISION_STAMP)
 
 test-vision: setup-vision
-	SKLEARN_ICC_REQUIRE_VISION=1 $(VISION_PY) -m pytest tests/vision tests/runtime/test_decoding.py \
-		tests/runtime/test_capture.py tests/runtime/test_prompts.py --doctest-modules sklearn_icc/vision \
+	SKLEARN_ICC_REQUIRE_VISION=1 $(VISION_PY) -m pytest tests/vision tests/runtime/decoding/test_constrained.py \
+		tests/runtime/capture/test_points.py tests/runtime/prompts/test_templates.py --doctest-modules sklearn_icc/vision \
 		sklearn_icc/finetune/image_training.py
 
 docs: setup

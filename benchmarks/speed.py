@@ -21,8 +21,8 @@ k=3, df=2):
   its labels, to compare versions).
 - ``--profile`` profiles one default fit with ``torch.profiler``.
 
-Decoding labels are unchanged by any of this (tests/runtime/test_decoding.py and
-tests/runtime/test_prefix_cache.py check the decoder against one label per pass).
+Decoding labels are unchanged by any of this (tests/runtime/decoding/test_constrained.py and
+tests/runtime/decoding/test_prefix_cache.py check the decoder against one label per pass).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The estimators on the shipped default model, SmolLM2-135M-Instruct (its loading is
-tested in tests/runtime/test_default_model.py)."""
+tested in tests/runtime/model/test_default_model.py)."""
 
 import numpy as np
 import pytest
