@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument("--eval-every", type=int, default=150)
     parser.add_argument("--save-every", type=int, default=75)
     parser.add_argument("--minutes", type=float, default=None, help="stop after this long (not deterministic)")
+    parser.add_argument("--stop-step", type=int, default=None,
+                        help="stop after this many steps, the schedule still spanning --episodes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random-layers", action="store_true")
@@ -44,7 +46,8 @@ def main(argv=None):
     settings = AffinitySettings(
         spec=AffinitySpec(n_layers=args.layers), n_episodes=args.episodes, batch_size=args.batch_size,
         scheduler=args.scheduler, eval_every=args.eval_every, save_every=args.save_every,
-        time_limit_minutes=args.minutes, threads=args.threads, seed=args.seed, random_layers=args.random_layers,
+        time_limit_minutes=args.minutes, stop_step=args.stop_step, threads=args.threads, seed=args.seed,
+        random_layers=args.random_layers,
     )
     run = train_affinity(args.model, args.run, settings=settings, resume=args.resume, overwrite=args.overwrite)
     print(f"trained {run['episodes']} episodes in {run['train_seconds'] / 60:.1f} min", file=sys.stderr)

@@ -205,10 +205,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     >>> from sklearn_icc import AttentionSpectralClustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
     >>> asc = AttentionSpectralClustering(2, random_state=0).fit(X)
-    >>> asc.labels_, asc.layer_
-    (array([0, 1, 0, 1]), 9)
+    >>> asc.labels_, asc.adapter_ is not None  # numbers: the shipped affinity adapter
+    (array([0, 1, 0, 1]), True)
     >>> asc.predict([[5.0, 5.0], [0.0, 0.0]])
     array([1, 0])
+    >>> AttentionSpectralClustering(2, adapter=None, random_state=0).fit(X).layer_  # zero-shot
+    9
     """
 
     _parameter_constraints: dict = {

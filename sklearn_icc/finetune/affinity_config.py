@@ -41,7 +41,10 @@ class AffinitySettings:
         The control: the same architecture with freshly initialised layers.
     time_limit_minutes : float or None, default=None
         Stop (with a checkpoint) after this long, whatever the step; the schedule still
-        runs over all the steps.
+        runs over all the steps. Not reproducible: record the step it stopped at.
+    stop_step : int or None, default=None
+        Stop after this many steps, the schedule still spanning ``n_episodes``: the
+        reproducible form of a run cut short by ``time_limit_minutes``.
     threads : int or None, default=None
         ``torch.set_num_threads`` for the run; ``None`` leaves it.
     seed : int, default=0
@@ -62,6 +65,7 @@ class AffinitySettings:
     save_every: int = 250
     random_layers: bool = False
     time_limit_minutes: float | None = None
+    stop_step: int | None = None
     threads: int | None = None
     seed: int = 0
 
@@ -87,6 +91,8 @@ class AffinitySettings:
             raise ValueError(f"AffinitySettings.eval_dfs must be positive dfs, got {self.eval_dfs!r}.")
         if self.time_limit_minutes is not None and not self.time_limit_minutes > 0:
             raise ValueError(f"AffinitySettings.time_limit_minutes must be None or > 0, got {self.time_limit_minutes!r}.")
+        if self.stop_step is not None and (not isinstance(self.stop_step, int) or self.stop_step < 1):
+            raise ValueError(f"AffinitySettings.stop_step must be None or an integer >= 1, got {self.stop_step!r}.")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"AffinitySettings.threads must be None or an integer >= 1, got {self.threads!r}.")
 

@@ -260,15 +260,16 @@ def train_affinity(model="default", out="affinity-run", *, settings=None, grid=N
             log(f"step {step}/{settings.n_steps} loss {np.mean(window):.4f} "
                 f"{elapsed / 60:.1f} min ({step * settings.batch_size / (seconds_before + elapsed):.2f} episodes/s)")
             window = []
-        out_of_time = (settings.time_limit_minutes is not None
-                       and time.perf_counter() - started > 60 * settings.time_limit_minutes)
+        out_of_time = ((settings.time_limit_minutes is not None
+                        and time.perf_counter() - started > 60 * settings.time_limit_minutes)
+                       or (settings.stop_step is not None and step >= settings.stop_step))
         if settings.eval_every and (step % settings.eval_every == 0 or step == settings.n_steps or out_of_time):
             evaluate()
         if step % settings.save_every == 0 or step == settings.n_steps or out_of_time:
             save_checkpoint(out / CHECKPOINTS, step, net, optimizer, curve, settings,
                             seconds=seconds_before + time.perf_counter() - started)
         if out_of_time:
-            log(f"time limit reached at step {step}")
+            log(f"stopped at step {step} of {settings.n_steps}")
             break
     seconds = seconds_before + time.perf_counter() - started
     run = {"base_model": base, "settings": settings.to_dict(), "grid": grid.__dict__, "steps": step,
