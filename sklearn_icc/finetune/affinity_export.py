@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .affinity_training import CHECKPOINTS, FINAL_STATE, load_newest_checkpoint
 
-DEFAULT_RANK = 128
+DEFAULT_RANK = 112
 
 
 def _run_state(run):
