@@ -49,6 +49,13 @@ class AffinitySettings:
         ``torch.set_num_threads`` for the run; ``None`` leaves it.
     seed : int, default=0
         Seeds the episodes and the new parts' initialisation.
+
+    Examples
+    --------
+    >>> from sklearn_icc.finetune import AffinitySettings
+    >>> settings = AffinitySettings(n_episodes=6000, stop_step=150)
+    >>> settings.n_steps, settings.spec.n_layers
+    (750, 9)
     """
 
     spec: AffinitySpec = field(default_factory=AffinitySpec)

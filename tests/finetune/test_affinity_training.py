@@ -61,6 +61,16 @@ def test_the_run_is_deterministic_and_resumes_to_the_same_state(tiny_model, tiny
     assert all(torch.allclose(first[name], second[name], atol=1e-6) for name in first)
 
 
+def test_stop_step_cuts_the_run_short_on_the_same_schedule(tiny_model, tmp_path):
+    import torch
+
+    run = train_affinity(tiny_model, tmp_path / "cut", settings=_settings(stop_step=2), grid=GRID, progress=False)
+    assert run["steps"] == 2 and [entry["step"] for entry in run["learning_curve"]] == [0, 2]
+    assert run["settings"]["n_episodes"] == 8  # the schedule still spans 4 steps
+    state = torch.load(tmp_path / "cut" / "final_state.pt")
+    assert all(torch.isfinite(value).all() for value in state.values())
+
+
 def test_a_truncated_checkpoint_is_skipped_for_the_one_before(tiny_run, tmp_path):
     import shutil
 
