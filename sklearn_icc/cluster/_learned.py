@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.model.affinity_files import SHIPPED_AFFINITY_DIR, is_affinity_adapter, read_affinity_config
+from ..runtime.model.affinity_files import SHIPPED_AFFINITY_DIR, is_affinity_adapter, verified_affinity_config
 from ..runtime.spec import is_texts
 from ._affinity import eigengap_score, estimate_n_clusters, spectral_labels
 from ._episodes import representatives
@@ -43,7 +43,7 @@ def resolve_affinity_adapter(estimator, X, default_layer):
             return None
         if not (SHIPPED_AFFINITY_DIR / "affinity_adapter.json").is_file():
             return None
-        max_features = read_affinity_config(SHIPPED_AFFINITY_DIR)["spec"]["max_features"]
+        max_features = verified_affinity_config(SHIPPED_AFFINITY_DIR)["spec"]["max_features"]
         if X.shape[1] > max_features:
             warnings.warn(
                 f"The shipped affinity adapter takes at most {max_features} features and X has {X.shape[1]}; "
@@ -88,7 +88,7 @@ def fit_learned(estimator, X):
     estimator.affinity_matrix_ = A
     estimator.n_clusters_ = estimate_n_clusters(A, estimator.max_clusters) if k is None else k
     estimator.labels_ = spectral_labels(A, estimator.n_clusters_, random_state=random_state)
-    estimator.layer_ = int(read_affinity_config(estimator.adapter_)["spec"]["n_layers"]) - 1
+    estimator.layer_ = int(verified_affinity_config(estimator.adapter_)["spec"]["n_layers"]) - 1
     estimator.layer_scores_ = {}
     estimator.X_fit_ = X
     estimator._record_runtime(loaded)

@@ -135,6 +135,25 @@ def read_affinity_config(path):
     return config
 
 
+_configs = {}
+
+
+def verified_affinity_config(path):
+    """:func:`read_affinity_config`, verified once per process while the files stay as they
+    were (same sizes and modification times), so that a fit does not hash 20 MB each time."""
+    folder = Path(path).expanduser().resolve()
+    stamp = tuple((name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns)
+                  for name in (AFFINITY_CONFIG, HEAD_FILE, LAYERS_FILE) if (folder / name).is_file())
+    with _lock:
+        cached = _configs.get(folder)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    config = read_affinity_config(folder)
+    with _lock:
+        _configs[folder] = (stamp, config)
+    return config
+
+
 def _load_tensors(path, name):
     from safetensors import SafetensorError
     from safetensors.torch import load_file
