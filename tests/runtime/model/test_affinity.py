@@ -162,3 +162,14 @@ def test_an_adapter_for_another_base_model_is_refused(tiny_loaded, adapter_dir, 
     (copy / "affinity_adapter.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="trained for the base model 'another'"):
         load_affinity_model(copy, tiny_loaded)
+
+
+def test_the_verified_config_is_checked_again_when_a_file_changes(adapter_dir):
+    from sklearn_icc.runtime.model.affinity_files import verified_affinity_config
+
+    folder, _ = adapter_dir
+    assert verified_affinity_config(folder)["spec"] == SPEC.to_dict()
+    assert verified_affinity_config(folder) is verified_affinity_config(folder)  # cached
+    (folder / LAYERS_FILE).write_bytes((folder / LAYERS_FILE).read_bytes()[:-10])
+    with pytest.raises(ValueError, match="truncated or changed"):
+        verified_affinity_config(folder)
