@@ -12,7 +12,8 @@ takes 4 features, so it reads their first 4 principal components (the classical
 methods read all features, and PCA(4) too). Speed: the median fit time of
 ``AttentionSpectralClustering(3)`` on n=50 (d=3) after a warm-up. Unknown k: the share
 of episodes (k 2-5) whose k is found, by the eigengap of the learned affinity, by HDBSCAN
-and by KMeans with the best silhouette. Prints markdown tables.
+and by KMeans with the best silhouette. Beyond the grid: k 8 and 10 (n=100) and n=200
+(k=3), df=2. Prints markdown tables.
 """
 
 from __future__ import annotations
@@ -162,12 +163,31 @@ def unknown_k(adapters, loaded, n_episodes):
         print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
 
 
+def beyond_grid(adapters, loaded, n_episodes):
+    """k and n past the training grid (k 2-5, n 10-50): k 8 and 10 with n=100, k=3 with n=200."""
+    print(f"\nBeyond the grid: {n_episodes} episodes per column, d=3, df=2; ACC / ARI / NMI\n")
+    shapes = ((8, 100), (10, 100), (3, 200))
+    print("| method | " + " | ".join(f"k={k}, n={n}" for k, n in shapes) + " |")
+    print("|" + "---|" * (len(shapes) + 1))
+    rows = {}
+    for j, (k, n) in enumerate(shapes):
+        data = [make_mixture(n, k, 3, df=2.0, random_state=int(np.random.default_rng([SEED, 80 + j, i]).integers(2**31 - 1)))
+                for i in range(n_episodes)]
+        for name, adapter in adapters.items():
+            labels = adapter_labels(adapter, loaded, [X for X, _ in data], k)
+            rows.setdefault(name, []).append(np.mean([scores(y, l) for (_, y), l in zip(data, labels)], axis=0))
+        for name, method in classical(k, n).items():
+            rows.setdefault(name, []).append(np.mean([scores(y, method(X)) for X, y in data], axis=0))
+    for name, row in rows.items():
+        print(f"| {name} | " + " | ".join("{:.3f} / {:.3f} / {:.3f}".format(*r) for r in row) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adapter", action="append", default=None, help="NAME=DIR (repeatable)")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--unknown-k-episodes", type=int, default=40)
-    parser.add_argument("--sections", default="table1,real,speed,unknown_k")
+    parser.add_argument("--sections", default="table1,real,speed,unknown_k,beyond")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="Graph is not fully connected")
     adapters = dict(a.split("=", 1) for a in args.adapter) if args.adapter else {"adapter": str(SHIPPED_AFFINITY_DIR)}
@@ -181,6 +201,8 @@ def main(argv=None):
         speed()
     if "unknown_k" in sections:
         unknown_k(adapters, loaded, args.unknown_k_episodes)
+    if "beyond" in sections:
+        beyond_grid(adapters, loaded, args.unknown_k_episodes)
 
 
 if __name__ == "__main__":
