@@ -182,6 +182,36 @@ def beyond_grid(adapters, loaded, n_episodes):
         print(f"| {name} | " + " | ".join("{:.3f} / {:.3f} / {:.3f}".format(*r) for r in row) + " |")
 
 
+def readout(adapter, loaded, n_episodes):
+    """Another readout of the same model: KMeans on the head's unit vectors instead of
+    spectral clustering on their affinity (Table 1 dfs; ACC / ARI)."""
+    import torch
+
+    from sklearn_icc.runtime.model.affinity import pad_episodes
+    from sklearn_icc.runtime.model.affinity_files import load_affinity_model
+
+    model = load_affinity_model(adapter, loaded)
+    print(f"\nReadouts of the shipped adapter, {n_episodes} episodes per df: ACC / ARI\n")
+    print("| readout | " + " | ".join(f"df={df:g}" for df in DFS) + " |")
+    print("|" + "---|" * (len(DFS) + 1))
+    rows = {}
+    for j, df in enumerate(DFS):
+        data = episodes_for(j, df, n_episodes)
+        for start in range(0, len(data), 16):
+            chunk = data[start:start + 16]
+            points, _, mask = pad_episodes([(X, None) for X, _ in chunk], model.spec.max_features)
+            with torch.no_grad():
+                embeddings = model(points, mask).numpy()
+            for row, (X, y) in enumerate(chunk):
+                E = embeddings[row, : len(X)]
+                labels = KMeans(3, n_init=10, random_state=0).fit_predict(E)
+                rows.setdefault("KMeans on the head's vectors", {}).setdefault(df, []).append(scores(y, labels)[:2])
+        spectral = adapter_labels(adapter, loaded, [X for X, _ in data], 3)
+        rows.setdefault("spectral on the affinity (shipped)", {})[df] = [scores(y, l)[:2] for (_, y), l in zip(data, spectral)]
+    for name, by_df in rows.items():
+        print(f"| {name} | " + " | ".join("{:.3f} / {:.3f}".format(*np.mean(by_df[df], axis=0)) for df in DFS) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adapter", action="append", default=None, help="NAME=DIR (repeatable)")
@@ -201,6 +231,8 @@ def main(argv=None):
         speed()
     if "unknown_k" in sections:
         unknown_k(adapters, loaded, args.unknown_k_episodes)
+    if "readout" in sections:
+        readout(next(iter(adapters.values())), loaded, args.episodes)
     if "beyond" in sections:
         beyond_grid(adapters, loaded, args.unknown_k_episodes)
 
