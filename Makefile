@@ -14,7 +14,7 @@ VISION_STAMP := $(VISION_VENV)/.installed
 # A user's install, from a clean venv: CPU torch first, `pip install .`, the model command, a fit.
 PIP_VENV := .venv-pip
 
-.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision test-pip
+.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision test-pip train-default-adapter bench-affinity
 
 setup: $(STAMP)
 
@@ -41,6 +41,17 @@ bench: setup
 # The tables and plots of docs/benchmarks.rst (about an hour on 2 CPU cores; resumable).
 bench-docs: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/docs_benchmarks.py
+
+# Retrain the shipped affinity adapter (sklearn_icc/adapters/affinity) from its seed: about
+# 50 minutes on 2 cores; prints the loss and the held-out curve. CI never runs it.
+AFFINITY_RUN ?= affinity-run
+train-default-adapter: setup
+	OMP_NUM_THREADS=2 $(PY) benchmarks/train_affinity_adapter.py --run $(AFFINITY_RUN) --overwrite \
+		--out sklearn_icc/adapters/affinity
+
+# The shipped affinity adapter against KMeans, GaussianMixture, kNN spectral and HDBSCAN.
+bench-affinity: setup
+	OMP_NUM_THREADS=1 $(PY) benchmarks/affinity_adapter.py
 
 # The image tests, with the extra installed; SKLEARN_ICC_REQUIRE_VISION=1 turns a
 # missing extra into failures, so this job cannot pass by skipping them.

@@ -18,3 +18,10 @@ labels = InContextClustering(n_clusters=3).fit_predict(X)
 assert labels.dtype == np.int64 and labels.shape == (20,) and labels.min() >= 0 and labels.max() <= 2, labels
 print(f"sklearn-icc {sklearn_icc.__version__} from {installed.parent}: 20 points labelled {labels.tolist()} "
       f"with the default model in {time.perf_counter() - start:.1f} s")
+
+from sklearn_icc import AttentionSpectralClustering
+
+asc = AttentionSpectralClustering(n_clusters=3, random_state=0).fit(X)  # the shipped affinity adapter
+assert asc.adapter_ is not None and Path(asc.adapter_).resolve().parent == installed.parent / "adapters", asc.adapter_
+assert asc.labels_.shape == (20,) and asc.labels_.max() <= 2, asc.labels_
+print(f"AttentionSpectralClustering used the installed affinity adapter {asc.adapter_}")

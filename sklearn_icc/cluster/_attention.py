@@ -24,6 +24,7 @@ from ._affinity import (
 from ._base import _BaseLLMClustering
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
+from ._learned import fit_learned, model_adapter, predict_proba_learned, resolve_affinity_adapter, score_learned
 
 AFFINITIES = ("attention", "hidden")
 AUTO_LAYER_RULE = "eigengap"  # measured against "silhouette": see docs/benchmarks.rst
@@ -101,7 +102,7 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
 
 
 @fill_doc
-def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None,
+def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter="auto",
                                   layer=DEFAULT_LAYER, affinity="hidden", heads=None, condition=None, prompt="paper",
                                   point_format="paper", random_state=None, device="auto", dtype="auto",
                                   image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
@@ -168,7 +169,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     affinity_matrix_ : ndarray of shape (n_samples, n_samples)
         The chosen layer's point affinity.
     layer_ : int
-        The 0-based layer used.
+        The 0-based layer used (with an affinity adapter, the last layer it runs).
+    adapter_ : str or None
+        The affinity adapter folder the fit used (``adapter="auto"`` resolved), or
+        ``None`` for the zero-shot path.
     layer_scores_ : dict of int to float
         Label-free score per layer when ``layer="auto"``; empty otherwise. With
         ``n_clusters=None``, each layer is scored at its own estimated k.
@@ -201,10 +205,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     >>> from sklearn_icc import AttentionSpectralClustering
     >>> X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0]])
     >>> asc = AttentionSpectralClustering(2, random_state=0).fit(X)
-    >>> asc.labels_, asc.layer_
-    (array([0, 1, 0, 1]), 9)
+    >>> asc.labels_, asc.adapter_ is not None  # numbers: the shipped affinity adapter
+    (array([0, 1, 0, 1]), True)
     >>> asc.predict([[5.0, 5.0], [0.0, 0.0]])
     array([1, 0])
+    >>> AttentionSpectralClustering(2, adapter=None, random_state=0).fit(X).layer_  # zero-shot
+    9
     """
 
     _parameter_constraints: dict = {
@@ -214,7 +220,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         "affinity": [StrOptions(set(AFFINITIES))],
     }
 
-    def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, layer=DEFAULT_LAYER,
+    def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter="auto", layer=DEFAULT_LAYER,
                  heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
                  random_state=None, device="auto", dtype="auto", image_encoder=None,
                  max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
@@ -225,6 +231,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
+
+    def _language_model_adapter(self):
+        return model_adapter(self.adapter)
 
     def _check_layer_and_heads(self):
         if isinstance(self.layer, bool):  # an Integral, but layer=True is no layer 1
@@ -254,6 +263,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         X = self._validate_points(X)
         self._check_layer_and_heads()
+        self.adapter_ = resolve_affinity_adapter(self, X, DEFAULT_LAYER)
+        if self.adapter_ is not None:
+            return fit_learned(self, X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         auto = isinstance(self.layer, str)
@@ -297,6 +309,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if self.adapter_ is not None:
+            return predict_proba_learned(self, X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
@@ -353,6 +367,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if self.adapter_ is not None:
+            return score_learned(self, X)
         loaded, spec = self._resolve_runtime()
         A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
                              heads=self.heads)[self.layer_]

@@ -135,7 +135,13 @@ class _BaseLLMClustering(ClusterMixin, BaseEstimator):
             )
 
     def _model_spec(self):
-        return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, dtype=self.dtype)
+        return ModelSpec(model=self.model, adapter=self._language_model_adapter(), device=self.device,
+                         dtype=self.dtype)
+
+    def _language_model_adapter(self):
+        """The LoRA adapter the language model loads with: ``adapter``, ``"auto"`` meaning none
+        (no generation adapter ships)."""
+        return None if isinstance(self.adapter, str) and self.adapter == "auto" else self.adapter
 
     def _prompt_spec(self):
         return PromptSpec.from_params(self.prompt, self.condition, self.point_format, self.image_encoder,

@@ -25,6 +25,15 @@ _ENTRIES = {
     merged into the model's weights when it loads. Use the ``prompt`` and
     ``point_format`` the adapter was trained with (its card,
     ``sklearn_icc_adapter.json``, names them).""",
+    "asc_adapter": """adapter : "auto", str, path or None, default="auto"
+    ``"auto"``: on numeric data with the default model (and the default ``layer``,
+    ``affinity="hidden"``, no ``heads``, no ``condition``, at most 4 features), the
+    affinity adapter shipped in the package: each point is one learned input
+    embedding, the model's first 9 layers (fine-tuned) read them, and a trained head
+    gives the pairwise affinity (see :ref:`learned_affinity`); otherwise no adapter.
+    The adapter used is recorded in ``adapter_``. ``None``: the zero-shot path. An
+    affinity adapter folder (``sklearn_icc.finetune.export_affinity_adapter``), or a
+    LoRA adapter directory as for :class:`~sklearn_icc.InContextClustering`.""",
     "condition": """condition : str or None, default=None
     What to cluster by, added to the instruction ("the first feature").""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
@@ -118,7 +127,7 @@ PARAMETER_DOCS["icc_parameters"] = _block(
     "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(
-    "n_clusters", "max_clusters", "model", "adapter", "layer", "heads", "affinity", "condition", "prompt",
+    "n_clusters", "max_clusters", "model", "asc_adapter", "layer", "heads", "affinity", "condition", "prompt",
     "point_format", "asc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
 )
 

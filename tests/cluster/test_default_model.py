@@ -41,7 +41,8 @@ def test_attention_spectral_clustering_on_the_default_model(default_loaded, laye
     from sklearn_icc import AttentionSpectralClustering
 
     X, _ = make_mixture(30, 2, 2, df=5.0, random_state=0)
-    asc = AttentionSpectralClustering(n_clusters=2, layer=layer, affinity=affinity, random_state=0, device="cpu")
+    asc = AttentionSpectralClustering(n_clusters=2, layer=layer, affinity=affinity, adapter=None, random_state=0,
+                                      device="cpu")
     asc.fit(X)
     assert asc.labels_.dtype == np.int64 and asc.labels_.shape == (30,)
     assert set(asc.labels_.tolist()) <= {0, 1}

@@ -76,7 +76,7 @@ CASES = {
     "icc_predict": lambda: _icc_predict(_episode(15, 2, 3, 12), _episode(6, 2, 3, 13), n_clusters=3),
     "icc_many": lambda: _many([_episode(n, 2, 2, 14 + n) for n in (8, 12, 10)], n_clusters=2, random_state=0),
     "icc_function_orderings2": lambda: _icc_function(_episode(14, 2, 2, 15), 2, n_orderings=2, random_state=4),
-    "asc_hidden_layer9": lambda: _asc(_episode(20, 3, 3, 16), n_clusters=3),
+    "asc_hidden_layer9": lambda: _asc(_episode(20, 3, 3, 16), n_clusters=3, adapter=None),  # zero-shot
     "asc_hidden_layer_auto": lambda: _asc(_episode(18, 2, 3, 17), n_clusters=3, layer="auto"),
     "asc_attention_layer5": lambda: _asc(_episode(18, 2, 2, 18), n_clusters=2, layer=5, affinity="attention"),
     "asc_attention_heads": lambda: _asc(

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 ADAPTER_CARD = "sklearn_icc_adapter.json"
+# The config file of an affinity adapter (:mod:`.affinity_files`), which no language model loads.
+AFFINITY_CONFIG = "affinity_adapter.json"
 # Adapters shipped inside the package, by name.
 SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
 
@@ -34,6 +36,12 @@ def resolve_adapter(adapter):
             )
         return str(path)
     path = Path(adapter).expanduser()
+    if (path / AFFINITY_CONFIG).is_file():
+        raise ValueError(
+            f"adapter={str(adapter)!r} is an affinity adapter (a point encoder, layers and a pairwise head "
+            "for AttentionSpectralClustering on numbers), not a generation (LoRA) adapter: InContextClustering "
+            "and the language model cannot load it. Pass it to AttentionSpectralClustering(adapter=...)."
+        )
     if not (path / "adapter_config.json").is_file():
         raise ValueError(
             f"adapter={str(adapter)!r} is not an adapter directory: {path / 'adapter_config.json'} "
