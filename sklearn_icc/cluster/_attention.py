@@ -22,6 +22,7 @@ from ._affinity import (
     spectral_labels,
 )
 from ._base import _BaseLLMClustering
+from ._by_condition import conditioned_proba, conditioned_score, fit_conditioned, forget_reading, reads_condition
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 
@@ -254,6 +255,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         X = self._validate_points(X)
         self._check_layer_and_heads()
+        if reads_condition(self, X):  # texts with a condition: each read under its question
+            return fit_conditioned(self, X)
+        forget_reading(self)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         auto = isinstance(self.layer, str)
@@ -297,6 +301,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if hasattr(self, "reading_"):
+            return conditioned_proba(self, X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
@@ -353,6 +359,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if hasattr(self, "reading_"):
+            return conditioned_score(self, X)
         loaded, spec = self._resolve_runtime()
         A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
                              heads=self.heads)[self.layer_]
