@@ -63,11 +63,11 @@ def read_cached(loaded, cache_dir, data, texts, condition, layout, style):
     path = os.path.join(cache_dir, f"{data}-{key}.npz")
     if os.path.exists(path):
         z = np.load(path, allow_pickle=False)
-        return z["prompt"], z["answer"], list(z["answers"]), float(z["seconds"])
+        return z["prompt"], z["answer"], z["text"], list(z["answers"]), float(z["seconds"])
     reading = read_texts(loaded, texts, check_condition(condition, loaded.tokenizer), layout=layout, style=style)
-    np.savez(path, prompt=reading.states["prompt"], answer=reading.states["answer"],
+    np.savez(path, prompt=reading.states["prompt"], answer=reading.states["answer"], text=reading.states["text"],
              answers=np.array(reading.answers), seconds=reading.seconds)
-    return reading.states["prompt"], reading.states["answer"], reading.answers, reading.seconds
+    return reading.states["prompt"], reading.states["answer"], reading.states["text"], reading.answers, reading.seconds
 
 
 def features(states, layers):
@@ -118,6 +118,10 @@ DESIGNS = {
     "prompt L24-30": (("prompt",), list(range(24, 31))),
     "prompt L27-30": (("prompt",), list(range(27, 31))),
     "prompt L15-30": (("prompt",), list(range(15, 31))),
+    "text L10": (("text",), [10]),
+    "text L20": (("text",), [20]),
+    "text L10-20": (("text",), list(range(10, 21))),
+    "prompt L30 + text L20": None,
     "auto": None,
 }
 
@@ -128,7 +132,7 @@ def main():
     parser.add_argument("--layouts", nargs="+", default=["question_first"])
     parser.add_argument("--questions", nargs="+", default=["auto"])
     parser.add_argument("--designs", nargs="+", default=list(DESIGNS))
-    parser.add_argument("--cache", default="/tmp/conditioned_cache")
+    parser.add_argument("--cache", default="/tmp/conditioned_cache2")
     args = parser.parse_args()
     import torch
 
@@ -144,8 +148,8 @@ def main():
         for layout, style in [(a, b) for a in args.layouts for b in args.questions]:
             readings = {}
             for condition in CONDITIONS[data]:
-                P, A, answers, seconds = read_cached(loaded, args.cache, data, texts, condition, layout, style)
-                readings[condition] = {"prompt": P, "answer": A}
+                P, A, T, answers, seconds = read_cached(loaded, args.cache, data, texts, condition, layout, style)
+                readings[condition] = {"prompt": P, "answer": A, "text": T}
                 print(f"{data} {layout} {condition!r}: {seconds:.1f} s; answers e.g. {answers[:3]}", flush=True)
             print(f"\n### {data}, {layout}, {style}\n")
             print("| design | condition | " + " | ".join(f"ARI {n} (spectral / kmeans)" for n in labels) + " |")
@@ -154,7 +158,10 @@ def main():
                 worst_match, worst_other = 1.0, -1.0
                 for condition, target in CONDITIONS[data].items():
                     k = len(np.unique(labels[target]))
-                    if design == "auto":
+                    if design == "prompt L30 + text L20":
+                        F = np.concatenate([features([readings[condition]["prompt"]], [30]),
+                                            features([readings[condition]["text"]], [20])], axis=1)
+                    elif design == "auto":
                         F = auto_features(readings[condition], k)
                     else:
                         slots, layers = DESIGNS[design]

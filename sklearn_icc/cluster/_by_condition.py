@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..runtime.capture.conditioned import answer_word, read_texts
-from ..runtime.prompts.questions import check_condition
+from ..runtime.prompts.questions import check_condition, condition_kind
 from ..runtime.spec import is_texts
 from ._affinity import eigengap_score
 from ._conditioned import (
@@ -64,7 +64,8 @@ def fit_conditioned(estimator, X):
     reading, n_states = read(estimator, loaded, X)
     random_state = check_random_state(estimator.random_state)
     labels, k, design, F, center, A, scores = conditioned_partition(
-        reading.states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers)
+        reading.states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers,
+        kind=condition_kind(check_condition(estimator.condition)))
     words = [answer_word(answer) for answer in reading.answers]
     estimator.labels_ = np.asarray(labels, dtype=np.int64)
     estimator.n_clusters_ = int(k)

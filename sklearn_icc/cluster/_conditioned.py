@@ -34,16 +34,21 @@ class ReadingDesign:
     name: str
     slots: tuple
     layers: tuple
+    standardise: bool = False
 
     def resolved_layers(self, n_states):
         return tuple(sorted({layer % n_states for layer in self.layers}))
 
 
-#: The candidate designs a fit chooses from, by eigengap (see the module docstring).
+#: The designs: content-like conditions read the text's own tokens at the final layer,
+#: each dimension standardised; attitude-like ones choose between the two answer-slot
+#: designs by eigengap (see the module docstring).
 DESIGNS = (
     ReadingDesign("prompt-last", ("prompt",), (-1,)),
     ReadingDesign("prompt-top-third", ("prompt",), tuple(range(-11, 0))),
+    ReadingDesign("text-last", ("text",), (-1,), standardise=True),
 )
+CANDIDATES = {"attitude": DESIGNS[:2], "content": DESIGNS[2:]}
 
 
 def wanted_layers(n_states, designs=DESIGNS):
@@ -55,8 +60,9 @@ def design_features(states, design, n_states, center=None, held=None):
     """The features of ``design`` from a reading's ``states``; return ``(F, center)``.
 
     ``held`` lists the hidden-state index of each of ``states[slot]``'s columns
-    (``None``: all, in order). ``center`` (one mean per slot and layer, from the fit)
-    is computed from these states when ``None``.
+    (``None``: all, in order). ``center`` (one mean and scale per slot and layer, from
+    the fit: ``(n_slots * n_layers, 2, hidden_size)``) is computed from these states
+    when ``None``; the scale is each dimension's deviation for a standardised design, else 1.
     """
     parts, means = [], []
     layers = design.resolved_layers(n_states)
@@ -65,9 +71,14 @@ def design_features(states, design, n_states, center=None, held=None):
         for j, layer in enumerate(layers):
             v = np.asarray(states[slot][:, column[layer]], dtype=np.float64)
             v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-            mean = v.mean(axis=0) if center is None else center[s * len(layers) + j]
-            means.append(mean)
-            parts.append(v - mean)
+            if center is None:
+                mean = v.mean(axis=0)
+                scale = v.std(axis=0) if design.standardise else np.ones_like(mean)
+            else:
+                mean, scale = center[s * len(layers) + j]
+            scale = np.where(scale > 1e-8, scale, 1.0)
+            means.append((mean, scale))
+            parts.append((v - mean) / (scale * np.sqrt(len(mean)) if design.standardise else 1.0))
     return np.concatenate(parts, axis=1), np.asarray(means)
 
 
@@ -91,7 +102,7 @@ def affinity_from_features(F):
     return A
 
 
-def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS, held=None):
+def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS[:2], held=None):
     """Score each candidate design's affinity by its eigengap; return ``(design, F, center, A, scores)``.
 
     With fewer than 3 texts, or texts the model reads all alike (no affinity), the first
@@ -129,9 +140,11 @@ def cluster_names(words, labels, n_clusters):
     return names
 
 
-def conditioned_partition(states, n_states, n_clusters, max_clusters, random_state, held=None):
-    """Cluster a reading: ``(labels, k, design, F, center, A, scores)``."""
-    design, F, center, A, scores = choose_design(states, n_states, n_clusters, max_clusters, held=held)
+def conditioned_partition(states, n_states, n_clusters, max_clusters, random_state, held=None, kind="attitude"):
+    """Cluster a reading: ``(labels, k, design, F, center, A, scores)``; ``kind`` is the
+    condition's (:func:`~sklearn_icc.runtime.prompts.questions.condition_kind`)."""
+    design, F, center, A, scores = choose_design(states, n_states, n_clusters, max_clusters, CANDIDATES[kind],
+                                                 held=held)
     n = len(F)
     if A.sum() == 0:  # every text read alike (identical texts): one block
         k = n_clusters if n_clusters is not None else 1
@@ -157,5 +170,5 @@ def proba_from_features(F_new, F_fit, labels, n_clusters):
     return np.where(totals > 0, to_clusters / np.where(totals > 0, totals, 1), 1.0 / n_clusters)
 
 
-__all__ = ["DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "choose_design", "cluster_names",
+__all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "choose_design", "cluster_names",
            "conditioned_partition", "design_features", "eigengap_score", "proba_from_features"]

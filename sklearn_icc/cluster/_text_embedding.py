@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from ..runtime.model.devices import DTYPE_NAMES
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ..runtime.spec import ModelSpec
-from ._conditioned import DESIGNS, choose_design, design_features
+from ..runtime.prompts.questions import check_condition, condition_kind
+from ._conditioned import CANDIDATES, DESIGNS, choose_design, design_features
 from ._texts import looks_like_texts, validate_texts
 
 DESIGN_NAMES = tuple(design.name for design in DESIGNS)
@@ -37,11 +38,14 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         What to read the texts for ("sentiment", "by product", "how urgent it is"): a
         short phrase, at most
         :data:`~sklearn_icc.runtime.prompts.questions.MAX_CONDITION_TOKENS` tokens.
-    design : {"auto", "prompt-last", "prompt-top-third"}, default="auto"
-        Which layers make the vector: the final state (``"prompt-last"``), the last
-        third of the layers concatenated (``"prompt-top-third"``), or ``"auto"``: the
-        one whose cosine affinity on the fitted texts has the larger eigengap (at its
-        own estimated number of clusters), in ``design_``.
+    design : {"auto", "prompt-last", "prompt-top-third", "text-last"}, default="auto"
+        Which states make the vector: at the answer slot, the final layer
+        (``"prompt-last"``) or the last third of the layers concatenated
+        (``"prompt-top-third"``); or the mean of the text's own tokens at the final
+        layer, standardised (``"text-last"``). ``"auto"``: ``"text-last"`` for a
+        content-like condition ("topic", "product"), else the answer-slot design whose
+        cosine affinity on the fitted texts has the larger eigengap (at its own
+        estimated number of clusters); the one used is ``design_``.
     model : str or path, default="default"
         The LLM (see :class:`AttentionSpectralClustering`).
     adapter : str, path or None, default=None
@@ -55,8 +59,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     ----------
     design_ : ReadingDesign
         The design used.
-    center_ : ndarray of shape (n_slots * n_layers, hidden_size)
-        The mean of each normalised layer vector over the fitted texts.
+    center_ : ndarray of shape (n_slots * n_layers, 2, hidden_size)
+        The mean and scale of each normalised layer vector over the fitted texts.
     n_features_out_ : int
         The length of each text's vector.
     device_, dtype_ : str
@@ -131,7 +135,9 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         """
         loaded, reading, n_states = self._read(X)
         if self.design == "auto":
-            design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, held=reading.layers)
+            kind = condition_kind(check_condition(self.condition))
+            design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],
+                                                    held=reading.layers)
         else:
             design = next(d for d in DESIGNS if d.name == self.design)
             F, center = design_features(reading.states, design, n_states, held=reading.layers)

@@ -8,6 +8,7 @@ import pytest
 
 from sklearn_icc import AttentionSpectralClustering
 from sklearn_icc.cluster._conditioned import (
+    CANDIDATES,
     DESIGNS,
     affinity_from_features,
     choose_design,
@@ -77,12 +78,15 @@ def test_design_choice_and_names_from_features():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(2, 3, 16))  # two clusters, states at 3 layers
     states = {"prompt": np.concatenate([c + 0.05 * rng.normal(size=(10, 3, 16)) for c in centres]).astype(np.float32)}
-    states["answer"] = states["prompt"]
+    states["answer"] = states["text"] = states["prompt"]
     labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0)
     truth = np.repeat([0, 1], 10)
     assert (labels == truth).all() or (labels == 1 - truth).all()
-    assert set(scores) == {d.name for d in DESIGNS} and design.name == max(scores, key=scores.get)
-    assert np.allclose(A, affinity_from_features(F)) and center.shape[1] == 16
+    assert set(scores) == {d.name for d in CANDIDATES["attitude"]} and design.name == max(scores, key=scores.get)
+    assert np.allclose(A, affinity_from_features(F)) and center.shape[-1] == 16
+    labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0, kind="content")
+    assert design.name == "text-last" and scores == {} and np.isfinite(F).all()
+    assert (labels == truth).all() or (labels == 1 - truth).all()
     design, *_ = choose_design({"prompt": states["prompt"][:2], "answer": states["prompt"][:2]}, 3, 2, 10)
     assert design is DESIGNS[0]  # too few texts to score: the first design
     assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]

@@ -26,7 +26,7 @@ from ..prompts.plain_text import plain_ids
 from ..prompts.questions import DEFAULT_LAYOUT, DEFAULT_QUESTION, build_question_prompt
 from ..prompts.texts import DEFAULT_MAX_TEXT_TOKENS, cut_texts
 
-SLOTS = ("prompt", "answer")
+SLOTS = ("prompt", "answer", "text")
 #: The most token positions (rows x padded length) one batch holds.
 DEFAULT_TOKEN_BUDGET = 2048
 #: Greedy answer tokens kept as each text's word.
@@ -152,7 +152,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     start = time.perf_counter()
     texts, n_cut = cut_texts(texts, tokenizer, max_text_tokens)
     prompt = build_question_prompt(tokenizer, condition, layout, style)
-    rows = [plain_ids(tokenizer, text) + list(prompt.suffix) for text in texts]
+    text_ids = [plain_ids(tokenizer, text) for text in texts]
+    n_text = [max(1, len(ids)) for ids in text_ids]
+    rows = [ids + list(prompt.suffix) for ids in text_ids]
     lengths = np.array([len(row) for row in rows])
     n_prefix = len(prompt.prefix)
     if n_prefix + lengths.max() + answer_tokens > loaded.context_length:
@@ -173,7 +175,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             mask = torch.zeros((len(batch), n_prefix + width), dtype=torch.long)
             mask[:, :n_prefix] = 1
+            text_mask = torch.zeros((len(batch), width), dtype=torch.float32)
             for r, i in enumerate(batch):
+                text_mask[r, : n_text[i]] = 1.0 / n_text[i]
                 ids[r, : lengths[i]] = torch.as_tensor(rows[i])
                 mask[r, n_prefix : n_prefix + lengths[i]] = 1
             last = torch.as_tensor(lengths[batch] - 1)
@@ -183,6 +187,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             at = torch.arange(len(batch))
             picked = torch.stack([out.hidden_states[l][at, last] for l in keep], dim=1).float()
             states["prompt"][batch] = check_finite(picked, "conditioned hidden states", model).cpu().numpy()
+            text_mask = text_mask.to(loaded.device)
+            picked = torch.stack([torch.einsum("bt,btd->bd", text_mask, out.hidden_states[l].float()) for l in keep], dim=1)
+            states["text"][batch] = check_finite(picked, "text hidden states", model).cpu().numpy()
             token = model.lm_head(out.last_hidden_state[at, last]).argmax(-1)
             position = torch.as_tensor(n_prefix + lengths[batch])
             done = torch.zeros(len(batch), dtype=torch.bool)

@@ -49,6 +49,32 @@ def normalise_condition(condition):
     return _ARTICLE.sub("", text).strip()
 
 
+#: Words that mark a condition as content-like (what a text is about), read from the
+#: text's own tokens; any other condition is attitude-like and read at the answer slot
+#: (see ``benchmarks/conditioned_design.py``).
+CONTENT_WORDS = frozenset({
+    "about", "topic", "topics", "subject", "subjects", "theme", "themes", "product", "products", "item", "items",
+    "object", "objects", "category", "categories", "domain", "field", "genre", "content", "place", "places",
+    "location", "country", "city", "brand", "company", "entity", "thing", "things", "mentioned", "discussed",
+})
+
+
+def condition_kind(condition):
+    """``"content"`` when the condition asks what a text is about (it names a word of
+    :data:`CONTENT_WORDS`), else ``"attitude"``; ``None`` (no condition) is content.
+
+    Examples
+    --------
+    >>> from sklearn_icc.runtime.prompts.questions import condition_kind
+    >>> condition_kind("which product it is about"), condition_kind("how the writer feels")
+    ('content', 'attitude')
+    """
+    if condition is None:
+        return "content"
+    words = re.findall(r"[a-z]+", condition.lower())
+    return "content" if any(word in CONTENT_WORDS for word in words) else "attitude"
+
+
 def check_condition(condition, tokenizer=None, *, max_tokens=MAX_CONDITION_TOKENS):
     """Validate ``condition`` for the conditioned reading; return it normalised.
 
