@@ -10,6 +10,11 @@ its cosine affinity, ARI against every labeling of the data set. One CPU thread:
 
     OMP_NUM_THREADS=1 python benchmarks/conditioned_design.py --data both --layouts question_first text_first
 
+``routed`` is the estimators' default: a content-like condition
+(:func:`~sklearn_icc.runtime.prompts.questions.condition_kind`) reads the text's own
+tokens at the final layer, each dimension standardised (``text L30 std``); any other
+condition the answer slot, ``auto`` choosing between its two designs by eigengap.
+
 Prints one Markdown table per data set: rows = design x condition, columns = ARI
 against each labeling (spectral), and a summary: per design, the worst matching ARI
 and the worst non-matching ARI over the conditions.
@@ -70,13 +75,16 @@ def read_cached(loaded, cache_dir, data, texts, condition, layout, style):
     return reading.states["prompt"], reading.states["answer"], reading.states["text"], reading.answers, reading.seconds
 
 
-def features(states, layers):
+def features(states, layers, standardise=False):
     parts = []
     for S in states:
         for layer in layers:
             v = S[:, layer].astype(np.float64)
             v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-            parts.append(v - v.mean(axis=0))
+            v = v - v.mean(axis=0)
+            if standardise:
+                v = v / np.maximum(v.std(axis=0), 1e-8) / np.sqrt(v.shape[1])
+            parts.append(v)
     return np.concatenate(parts, axis=1)
 
 
@@ -122,7 +130,9 @@ DESIGNS = {
     "text L20": (("text",), [20]),
     "text L10-20": (("text",), list(range(10, 21))),
     "prompt L30 + text L20": None,
+    "text L30 std": None,
     "auto": None,
+    "routed": None,
 }
 
 
@@ -161,6 +171,15 @@ def main():
                     if design == "prompt L30 + text L20":
                         F = np.concatenate([features([readings[condition]["prompt"]], [30]),
                                             features([readings[condition]["text"]], [20])], axis=1)
+                    elif design == "text L30 std":
+                        F = features([readings[condition]["text"]], [30], standardise=True)
+                    elif design == "routed":  # what the estimator does: content -> text L30 std, else auto
+                        from sklearn_icc.runtime.prompts.questions import check_condition, condition_kind
+
+                        if condition_kind(check_condition(condition)) == "content":
+                            F = features([readings[condition]["text"]], [30], standardise=True)
+                        else:
+                            F = auto_features(readings[condition], k)
                     elif design == "auto":
                         F = auto_features(readings[condition], k)
                     else:

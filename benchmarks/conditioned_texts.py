@@ -153,8 +153,17 @@ def run(methods, data, args):
         if "icc" in methods:
             icc = InContextClustering(k, condition=condition, random_state=0).fit(sub)
             rows.append(("icc", condition, [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
-        if "icc-answers" in methods and answers is not None:
-            beside = [f"{texts[i]} ({condition}: {answers[i]})" for i in icc_index]
+        if "icc-answers" in methods:
+            if answers is None:
+                from sklearn_icc.runtime import load_model
+                from sklearn_icc.runtime.capture.conditioned import answer_word, read_texts
+                from sklearn_icc.runtime.prompts.questions import check_condition
+
+                reading = read_texts(load_model("default"), sub, check_condition(condition))
+                words = [answer_word(a) for a in reading.answers]
+            else:
+                words = [answers[i] for i in icc_index]
+            beside = [f"{texts[i]} ({condition}: {w})" for i, w in zip(icc_index, words)]
             icc = InContextClustering(k, condition=condition, random_state=0).fit(beside)
             rows.append(("icc-answers", condition,
                          [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))

@@ -90,9 +90,9 @@ def affinity_from_features(F):
     >>> import numpy as np
     >>> from sklearn_icc.cluster._conditioned import affinity_from_features
     >>> affinity_from_features(np.array([[1.0, 0.0], [2.0, 0.1], [-1.0, 0.0]])).round(2)
-    array([[0.  , 1.  , 0.  ],
-           [1.  , 0.  , 0.  ],
-           [0.  , 0.  , 0.  ]])
+    array([[0., 1., 0.],
+           [1., 0., 0.],
+           [0., 0., 0.]])
     """
     F = np.asarray(F, dtype=np.float64)
     norms = np.linalg.norm(F, axis=1, keepdims=True)
@@ -124,19 +124,25 @@ def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS[:2
 
 
 def cluster_names(words, labels, n_clusters):
-    """Each cluster's name: the most frequent non-empty answer word among its texts (ties
-    go to the word seen first), ``""`` for a cluster whose texts gave none.
+    """Each cluster's name: among its texts' answer words, the most frequent one, weighed
+    by how much of that word's use is in this cluster (``count_in ** 2 / count_all``, so
+    that a word every cluster answers does not name them all); ties go to the word seen
+    first; ``""`` for a cluster whose texts gave none.
 
     Examples
     --------
     >>> from sklearn_icc.cluster._conditioned import cluster_names
     >>> cluster_names(["positive", "positive", "negative", "happy"], [0, 0, 1, 1], 2)
     ['positive', 'negative']
+    >>> cluster_names(["food", "soup", "food", "game", "food", "game"], [0, 0, 0, 1, 1, 1], 2)
+    ['food', 'game']
     """
+    overall = Counter(w for w in words if w)
     names = []
     for c in range(n_clusters):
         counts = Counter(w for w, label in zip(words, labels) if label == c and w)
-        names.append(counts.most_common(1)[0][0] if counts else "")
+        scored = {w: n * n / overall[w] for w, n in counts.items()}
+        names.append(max(scored, key=scored.get) if scored else "")
     return names
 
 

@@ -79,8 +79,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     >>> pipe = make_pipeline(ConditionedTextEmbedding("sentiment", model=tiny_model_path), KMeans(2, n_init=3))
     >>> pipe.fit_predict(texts).shape
     (4,)
-    >>> pipe[0].get_feature_names_out()[:2]
-    array(['conditionedtextembedding0', 'conditionedtextembedding1'], dtype=object)
+    >>> pipe[0].get_feature_names_out()[:2].tolist()
+    ['conditionedtextembedding0', 'conditionedtextembedding1']
     """
 
     _parameter_constraints: dict = {

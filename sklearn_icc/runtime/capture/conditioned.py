@@ -83,8 +83,8 @@ def _prefix_cache(loaded, prefix):
     with torch.inference_mode():
         out = model(input_ids=ids, use_cache=True)
     if store is not None:
-        store.store(prefix, out.past_key_values)
-    return out.past_key_values
+        store.store(prefix, out.cache)
+    return out.cache
 
 
 def _expanded(cache, n_rows, config):
@@ -107,6 +107,10 @@ def answer_word_start(tokenizer, ids):
     return 0
 
 
+_FILLER = frozenset("a an the this that these those its it's my our your their his her very quite mostly "
+                    "overall generally rather somewhat more most".split())
+
+
 def answer_word(answer):
     """The one word of a greedy answer: after its opener ("The topic of this text is"),
     lower-cased, without quotes or punctuation.
@@ -114,15 +118,15 @@ def answer_word(answer):
     Examples
     --------
     >>> from sklearn_icc.runtime.capture.conditioned import answer_word
-    >>> answer_word("The sentiment of this text is positive."), answer_word('"Travel"')
-    ('positive', 'travel')
+    >>> answer_word("The sentiment of this text is positive."), answer_word('Topic: "The marathon"')
+    ('positive', 'marathon')
     """
     for marker in (" is ", ": ", " are ", " was "):
         if marker in answer:
             answer = answer.split(marker, 1)[1]
-    words = [w.strip(".,;:!?\"'()*") for w in answer.split()]
-    words = [w for w in words if w]
-    return words[0].lower() if words else ""
+    words = [w.strip(".,;:!?\"'()*").lower() for w in answer.split()]
+    words = [w for w in words if w and w not in _FILLER]
+    return words[0] if words else ""
 
 
 def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_ANSWER_TOKENS,
@@ -183,7 +187,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             last = torch.as_tensor(lengths[batch] - 1)
             cache = _expanded(prefix_cache, len(batch), model.config)
             out = model.model(input_ids=ids.to(loaded.device), attention_mask=mask.to(loaded.device),
-                              past_key_values=cache, use_cache=True, output_hidden_states=True)
+                              cache=cache, use_cache=True, output_hidden_states=True)
             at = torch.arange(len(batch))
             picked = torch.stack([out.hidden_states[l][at, last] for l in keep], dim=1).float()
             states["prompt"][batch] = check_finite(picked, "conditioned hidden states", model).cpu().numpy()
@@ -202,7 +206,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                             answers[i].append(int(token[r]))
                 mask = torch.cat([mask, torch.ones((len(batch), 1), dtype=torch.long)], dim=1)
                 out = model.model(input_ids=token[:, None].to(loaded.device), attention_mask=mask.to(loaded.device),
-                                  position_ids=position[:, None].to(loaded.device), past_key_values=out.past_key_values,
+                                  position_ids=position[:, None].to(loaded.device), cache=out.cache,
                                   use_cache=True, output_hidden_states=True)
                 picked = torch.stack([out.hidden_states[l][:, -1] for l in keep], dim=1).float()
                 steps[batch, step] = check_finite(picked, "answer hidden states", model).cpu().numpy()
