@@ -26,7 +26,10 @@ _ENTRIES = {
     ``point_format`` the adapter was trained with (its card,
     ``sklearn_icc_adapter.json``, names them).""",
     "condition": """condition : str or None, default=None
-    What to cluster by, added to the instruction ("the first feature").""",
+    What to cluster by, added to the instruction ("the first feature"). On texts,
+    :class:`AttentionSpectralClustering` instead reads each text on its own under the
+    condition's question ("What is the sentiment of this text?") and sets
+    ``cluster_names_``; see :ref:`texts_guide`. At most 16 tokens, not blank.""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
     The prompt template; searchable with ``GridSearchCV``.""",
     "point_format": """point_format : {"paper", "compact", "embedding"}, default="paper"
