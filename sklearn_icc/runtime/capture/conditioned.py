@@ -168,7 +168,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     keep = list(range(n_states)) if layers is None else [int(l) for l in layers]
     states = {slot: np.zeros((len(texts), len(keep), model.config.hidden_size), dtype=np.float32) for slot in SLOTS}
     answers = [[] for _ in texts]
-    steps = np.zeros((len(texts), max(1, answer_tokens), len(keep), model.config.hidden_size), dtype=np.float32)
+    kept_steps = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     stop_ids = {i for i in (tokenizer.eos_token_id, *tokenizer.all_special_ids) if i is not None}
     batches = _batches(lengths, max(token_budget, int(lengths.max())))
@@ -197,6 +197,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             token = model.lm_head(out.last_hidden_state[at, last]).argmax(-1)
             position = torch.as_tensor(n_prefix + lengths[batch])
             done = torch.zeros(len(batch), dtype=torch.bool)
+            steps = np.zeros((len(batch), max(1, answer_tokens), len(keep), model.config.hidden_size), np.float32)
             for step in range(max(1, answer_tokens)):
                 for r, i in enumerate(batch):
                     if not done[r]:
@@ -209,17 +210,21 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                                   position_ids=position[:, None].to(loaded.device), cache=out.cache,
                                   use_cache=True, output_hidden_states=True)
                 picked = torch.stack([out.hidden_states[l][:, -1] for l in keep], dim=1).float()
-                steps[batch, step] = check_finite(picked, "answer hidden states", model).cpu().numpy()
+                steps[:, step] = check_finite(picked, "answer hidden states", model).cpu().numpy()
                 token = model.lm_head(out.last_hidden_state[:, -1]).argmax(-1)
                 position = position + 1
                 if bool(done.all()):
                     break
+            for r, i in enumerate(batch):  # the state that predicts the answer's word
+                j = answer_word_start(tokenizer, answers[i])
+                states["answer"][i] = states["prompt"][i] if j == 0 else steps[r, j - 1]
+            if keep_steps:
+                kept_steps.append((batch, steps))
     words = [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in answers]
-    for i, ids in enumerate(answers):
-        j = answer_word_start(tokenizer, ids)
-        states["answer"][i] = states["prompt"][i] if j == 0 else steps[i, j - 1]
     if keep_steps:
-        states["steps"] = steps
+        states["steps"] = np.zeros((len(texts), *kept_steps[0][1].shape[1:]), np.float32)
+        for batch, steps in kept_steps:
+            states["steps"][batch] = steps
     return ConditionedReading(states=states, layers=tuple(keep), answers=words, n_cut=n_cut,
                               n_prefix_tokens=n_prefix, seconds=time.perf_counter() - start,
                               batches=[len(b) for b in batches])

@@ -22,6 +22,11 @@ def test_a_batch_reads_each_text_as_alone(tiny_loaded):
         assert alone.answers[0] == together.answers[i]
 
 
+def test_keep_steps_returns_every_answer_step(tiny_loaded):
+    reading = read_texts(tiny_loaded, TEXTS[:3], "topic", answer_tokens=2, keep_steps=True, layers=[0, 2])
+    assert reading.states["steps"].shape == (3, 2, 2, 32) and reading.layers == (0, 2)
+
+
 def test_the_shared_prefix_comes_from_the_prefix_cache(tiny_loaded):
     store = prefix_cache_for(tiny_loaded.model)
     assert store is not None
