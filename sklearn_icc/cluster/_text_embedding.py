@@ -131,7 +131,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_features_out_)
+        embedding : ndarray of shape (n_samples, n_features)
+            ``n_features`` is ``n_features_out_``.
         """
         loaded, reading, n_states = self._read(X)
         if self.design == "auto":
@@ -170,7 +171,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_features_out_)
+        embedding : ndarray of shape (n_samples, n_features)
+            ``n_features`` is ``n_features_out_``.
         """
         check_is_fitted(self)
         _, reading, n_states = self._read(X)
