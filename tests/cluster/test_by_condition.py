@@ -90,3 +90,23 @@ def test_design_choice_and_names_from_features():
     design, *_ = choose_design({"prompt": states["prompt"][:2], "answer": states["prompt"][:2]}, 3, 2, 10)
     assert design is DESIGNS[0]  # too few texts to score: the first design
     assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]
+
+
+@pytest.mark.default_model
+def test_default_model_clusters_the_same_texts_two_ways():
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc.data import load_topic_sentiment_texts
+
+    texts, topic, sentiment = load_topic_sentiment_texts()
+    pick = np.random.default_rng(0).permutation(len(texts))[:48]
+    X = [texts[i] for i in pick]
+    by_topic = AttentionSpectralClustering(4, condition="topic", random_state=0).fit(X)
+    by_sentiment = AttentionSpectralClustering(2, condition="by sentiment", random_state=0).fit(X)
+    assert adjusted_rand_score(topic[pick], by_topic.labels_) > 0.7
+    assert adjusted_rand_score(sentiment[pick], by_topic.labels_) < 0.15
+    assert adjusted_rand_score(sentiment[pick], by_sentiment.labels_) > 0.8
+    assert adjusted_rand_score(topic[pick], by_sentiment.labels_) < 0.15
+    assert sorted(by_sentiment.cluster_names_) == ["negative", "positive"]
+    names = np.array(by_sentiment.cluster_names_)[by_sentiment.labels_]
+    assert np.mean(names == sentiment[pick]) > 0.85  # each text's cluster is named by its sentiment
