@@ -3,6 +3,7 @@
 from ._version import __version__
 from .cluster import (
     AttentionSpectralClustering,
+    ConditionedTextEmbedding,
     InContextClustering,
     attention_spectral_clustering,
     in_context_clustering,
@@ -12,6 +13,7 @@ from .metrics import clustering_accuracy
 
 __all__ = [
     "AttentionSpectralClustering",
+    "ConditionedTextEmbedding",
     "InContextClustering",
     "__version__",
     "attention_spectral_clustering",

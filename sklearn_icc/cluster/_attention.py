@@ -22,6 +22,7 @@ from ._affinity import (
     spectral_labels,
 )
 from ._base import _BaseLLMClustering
+from ._by_condition import conditioned_proba, conditioned_score, fit_conditioned, forget_reading, reads_condition
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 from ._learned import fit_learned, model_adapter, predict_proba_learned, resolve_affinity_adapter, score_learned
@@ -264,6 +265,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         X = self._validate_points(X)
         self._check_layer_and_heads()
         self.adapter_ = resolve_affinity_adapter(self, X, DEFAULT_LAYER)
+        if reads_condition(self, X):  # texts with a condition: each read under its question
+            return fit_conditioned(self, X)
+        forget_reading(self)
         if self.adapter_ is not None:
             return fit_learned(self, X)
         loaded, spec = self._resolve_runtime()
@@ -311,6 +315,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         X = self._new_points(X)
         if self.adapter_ is not None:
             return predict_proba_learned(self, X)
+        if hasattr(self, "reading_"):
+            return conditioned_proba(self, X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
@@ -369,6 +375,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         X = self._new_points(X)
         if self.adapter_ is not None:
             return score_learned(self, X)
+        if hasattr(self, "reading_"):
+            return conditioned_score(self, X)
         loaded, spec = self._resolve_runtime()
         A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
                              heads=self.heads)[self.layer_]

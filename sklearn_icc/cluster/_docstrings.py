@@ -35,7 +35,10 @@ _ENTRIES = {
     affinity adapter folder (``sklearn_icc.finetune.export_affinity_adapter``), or a
     LoRA adapter directory as for :class:`~sklearn_icc.InContextClustering`.""",
     "condition": """condition : str or None, default=None
-    What to cluster by, added to the instruction ("the first feature").""",
+    What to cluster by, added to the instruction ("the first feature"). On texts,
+    :class:`AttentionSpectralClustering` instead reads each text on its own under the
+    condition's question ("What is the sentiment of this text?") and sets
+    ``cluster_names_``; see :ref:`texts_guide`. At most 16 tokens, not blank.""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
     The prompt template; searchable with ``GridSearchCV``.""",
     "point_format": """point_format : {"paper", "compact", "embedding"}, default="paper"

@@ -46,3 +46,43 @@ def load_topic_sentiment_texts():
         raise ValueError(f"{TOPIC_SENTIMENT_FILE} is malformed: expected the columns text, topic, sentiment.")
     texts = [row[0] for row in rows]
     return texts, np.array([row[1] for row in rows]), np.array([row[2] for row in rows])
+
+
+SUPPORT_MESSAGES_FILE = "support_messages.csv"
+SUPPORT_COLUMNS = ["text", "product", "emotion", "urgency"]
+
+
+def load_support_messages():
+    """Load 72 customer messages labelled by product, by emotion and by urgency.
+
+    Three products (``"bicycle"``, ``"coffee machine"``, ``"phone"``) crossed with three
+    emotions (``"angry"``, ``"happy"``, ``"worried"``) and two urgencies
+    (``"routine"``, ``"urgent"``), 4 messages in each of the 18 cells: one or two
+    sentences each, written for sklearn-icc. Each message can be grouped three ways,
+    none of them topic or sentiment as :func:`load_topic_sentiment_texts` labels them,
+    so a condition such as ``"emotion"`` or ``"urgency"`` can be checked apart from the
+    first data set. Released under CC0-1.0, as the file's header says.
+
+    Returns
+    -------
+    texts : list of str
+        The 72 messages, grouped by product, emotion, then urgency (shuffle them before use).
+    product : ndarray of str, shape (72,)
+    emotion : ndarray of str, shape (72,)
+    urgency : ndarray of str, shape (72,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.data import load_support_messages
+    >>> texts, product, emotion, urgency = load_support_messages()
+    >>> len(texts), np.unique(product).tolist(), np.unique(emotion).tolist(), np.unique(urgency).tolist()
+    (72, ['bicycle', 'coffee machine', 'phone'], ['angry', 'happy', 'worried'], ['routine', 'urgent'])
+    """
+    source = resources.files(__package__).joinpath(SUPPORT_MESSAGES_FILE).read_text(encoding="utf-8")
+    rows = list(csv.reader(line for line in source.splitlines() if not line.startswith("#")))
+    header, rows = rows[0], rows[1:]
+    if header != SUPPORT_COLUMNS or any(len(row) != len(SUPPORT_COLUMNS) for row in rows):
+        raise ValueError(f"{SUPPORT_MESSAGES_FILE} is malformed: expected the columns {', '.join(SUPPORT_COLUMNS)}.")
+    texts = [row[0] for row in rows]
+    return (texts, *(np.array([row[j] for row in rows]) for j in range(1, len(SUPPORT_COLUMNS))))

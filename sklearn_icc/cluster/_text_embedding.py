@@ -1,0 +1,191 @@
+"""ConditionedTextEmbedding: the conditioned reading of texts as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..runtime.model.devices import DTYPE_NAMES
+from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
+from ..runtime.spec import ModelSpec
+from ..runtime.prompts.questions import check_condition, condition_kind
+from ._conditioned import CANDIDATES, DESIGNS, choose_design, design_features
+from ._texts import looks_like_texts, validate_texts
+
+DESIGN_NAMES = tuple(design.name for design in DESIGNS)
+
+
+class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Embed texts by what the model answers about them: the conditioned reading.
+
+    Each text is read on its own in a chat prompt that asks about ``condition``
+    ("What is the sentiment of this text? Answer with one word."); its vector is the
+    model's hidden state where it is about to answer, at the layers of ``design``, each
+    layer's vector L2-normalised and centred on the fitted texts, then concatenated.
+    Texts that answer alike lie close, so KMeans, HDBSCAN or BERTopic on these vectors
+    group the texts by the condition, not by whatever a sentence encoder sees first.
+
+    Read more in the :ref:`User Guide <texts_guide>`.
+
+    Parameters
+    ----------
+    condition : str, default="topic"
+        What to read the texts for ("sentiment", "by product", "how urgent it is"): a
+        short phrase, at most
+        :data:`~sklearn_icc.runtime.prompts.questions.MAX_CONDITION_TOKENS` tokens.
+    design : {"auto", "prompt-last", "prompt-top-third", "text-last"}, default="auto"
+        Which states make the vector: at the answer slot, the final layer
+        (``"prompt-last"``) or the last third of the layers concatenated
+        (``"prompt-top-third"``); or the mean of the text's own tokens at the final
+        layer, standardised (``"text-last"``). ``"auto"``: ``"text-last"`` for a
+        content-like condition ("topic", "product"), else the answer-slot design whose
+        cosine affinity on the fitted texts has the larger eigengap (at its own
+        estimated number of clusters); the one used is ``design_``.
+    model : str or path, default="default"
+        The LLM (see :class:`AttentionSpectralClustering`).
+    adapter : str, path or None, default=None
+        A LoRA adapter on top of ``model``.
+    device : str, default="auto"
+    dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
+    max_text_tokens : int or None, default=128
+        Each text is cut to this many tokens (with a warning).
+
+    Attributes
+    ----------
+    design_ : ReadingDesign
+        The design used.
+    center_ : ndarray of shape (n_slots * n_layers, 2, hidden_size)
+        The mean and scale of each normalised layer vector over the fitted texts.
+    n_features_out_ : int
+        The length of each text's vector.
+    device_, dtype_ : str
+        Where the model ran.
+
+    See Also
+    --------
+    AttentionSpectralClustering : Clusters texts by ``condition`` from the same reading.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_icc import ConditionedTextEmbedding
+    >>> texts = ["I love it", "Awful service", "Great value", "Never again"]
+    >>> pipe = make_pipeline(ConditionedTextEmbedding("sentiment", model=tiny_model_path), KMeans(2, n_init=3))
+    >>> pipe.fit_predict(texts).shape
+    (4,)
+    >>> pipe[0].get_feature_names_out()[:2].tolist()
+    ['conditionedtextembedding0', 'conditionedtextembedding1']
+    """
+
+    _parameter_constraints: dict = {
+        "condition": [str],
+        "design": [StrOptions({"auto", *DESIGN_NAMES})],
+        "model": [str, os.PathLike],
+        "adapter": [str, os.PathLike, None],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPE_NAMES))],
+        "max_text_tokens": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
+                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
+        self.condition = condition
+        self.design = design
+        self.model = model
+        self.adapter = adapter
+        self.device = device
+        self.dtype = dtype
+        self.max_text_tokens = max_text_tokens
+
+    # the estimator-side helpers of the conditioned reading (see _by_condition.read)
+    image_encoder = None
+
+    def _model_spec(self):
+        return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, dtype=self.dtype)
+
+    def _read(self, X):
+        from ._by_condition import read
+
+        if not looks_like_texts(X):
+            raise TypeError("ConditionedTextEmbedding embeds texts: X must be a list, 1-D array or pandas Series "
+                            f"of strings, got {type(X).__name__} without strings.")
+        texts = validate_texts(X)
+        loaded = self._model_spec().load()
+        reading, n_states = read(self, loaded, texts, stacklevel=5)
+        return loaded, reading, n_states
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Read ``X``, choose the design and centring, and return the texts' vectors.
+
+        Parameters
+        ----------
+        X : list, 1-D array or pandas Series of str
+        y : Ignored
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_features)
+            ``n_features`` is ``n_features_out_``.
+        """
+        loaded, reading, n_states = self._read(X)
+        if self.design == "auto":
+            kind = condition_kind(check_condition(self.condition))
+            design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],
+                                                    held=reading.layers)
+        else:
+            design = next(d for d in DESIGNS if d.name == self.design)
+            F, center = design_features(reading.states, design, n_states, held=reading.layers)
+        self.design_, self.center_, self.n_features_out_ = design, center, F.shape[1]
+        self.device_ = str(loaded.device)
+        self.dtype_ = str(loaded.dtype).replace("torch.", "")
+        return F
+
+    def fit(self, X, y=None):
+        """Read ``X`` once to choose the design and the centring.
+
+        Parameters
+        ----------
+        X : list, 1-D array or pandas Series of str
+        y : Ignored
+
+        Returns
+        -------
+        self : ConditionedTextEmbedding
+        """
+        self.fit_transform(X)
+        return self
+
+    def transform(self, X):
+        """The vectors of new texts, under the fitted design and centring.
+
+        Parameters
+        ----------
+        X : list, 1-D array or pandas Series of str
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_features)
+            ``n_features`` is ``n_features_out_``.
+        """
+        check_is_fitted(self)
+        _, reading, n_states = self._read(X)
+        F, _ = design_features(reading.states, self.design_, n_states, center=self.center_, held=reading.layers)
+        return F
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = True
+        return tags

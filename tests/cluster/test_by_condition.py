@@ -1,0 +1,112 @@
+"""AttentionSpectralClustering on texts with a condition: the conditioned reading (tiny model)."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from sklearn_icc import AttentionSpectralClustering
+from sklearn_icc.cluster._conditioned import (
+    CANDIDATES,
+    DESIGNS,
+    affinity_from_features,
+    choose_design,
+    cluster_names,
+    conditioned_partition,
+)
+
+TEXTS = ["a cat sat on the mat", "my dog barks", "kittens purr", "stocks fell", "bond prices rose",
+         "the market rallied", "a puppy plays", "shares slumped"]
+
+
+def test_fit_reads_the_condition_and_names_clusters(tiny_model):
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="by sentiment", random_state=0).fit(TEXTS)
+    assert asc.labels_.dtype == np.int64 and set(asc.labels_) <= {0, 1} and len(asc.labels_) == len(TEXTS)
+    assert asc.n_clusters_ == 2 and asc.affinity_matrix_.shape == (8, 8)
+    assert asc.reading_ in DESIGNS and len(asc.cluster_names_) == 2
+    assert all(isinstance(name, str) for name in asc.cluster_names_) and len(asc.answers_) == len(TEXTS)
+    assert asc.embedding_.shape[0] == len(TEXTS) and np.isfinite(asc.embedding_).all()
+    assert asc.condition == "by sentiment"  # the parameter is never rewritten
+    proba = asc.predict_proba(TEXTS[:3])
+    assert proba.shape == (3, 2) and np.allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(asc.predict(TEXTS[:3]), proba.argmax(axis=1))
+    assert np.isfinite(asc.score(TEXTS))
+    clone = pickle.loads(pickle.dumps(asc))
+    np.testing.assert_array_equal(clone.predict(TEXTS[:3]), asc.predict(TEXTS[:3]))
+
+
+def test_unknown_k_comes_from_the_eigengap(tiny_model):
+    asc = AttentionSpectralClustering(None, model=tiny_model, condition="topic", max_clusters=4, random_state=0)
+    asc.fit(TEXTS)
+    assert 1 <= asc.n_clusters_ <= 4 and asc.labels_.max() < asc.n_clusters_
+
+
+def test_without_condition_texts_keep_the_in_context_pass(tiny_model):
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(TEXTS)
+    assert hasattr(asc, "reading_")
+    asc.set_params(condition=None, layer=1).fit(TEXTS)
+    assert not hasattr(asc, "reading_") and not hasattr(asc, "cluster_names_") and asc.layer_ == 1
+
+
+@pytest.mark.parametrize("condition, match", [("", "condition is empty"), ("   ", "condition is empty"),
+                                              ("describe " * 30, "tokens, more than the")])
+def test_bad_conditions_are_named(tiny_model, condition, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionSpectralClustering(2, model=tiny_model, condition=condition).fit(TEXTS)
+
+
+@pytest.mark.parametrize("k", [2, None])
+def test_identical_texts_give_a_valid_answer(tiny_model, k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        asc = AttentionSpectralClustering(k, model=tiny_model, condition="topic", random_state=0).fit(["same"] * 5)
+    assert asc.labels_.dtype == np.int64 and len(asc.labels_) == 5 and asc.labels_.max() < asc.n_clusters_
+    assert np.isfinite(asc.affinity_matrix_).all()
+    assert np.isfinite(asc.predict_proba(["same"])).all()
+
+
+def test_a_long_text_is_cut_with_the_warning(tiny_model):
+    texts = TEXTS + ["word " * 400]
+    with pytest.warns(UserWarning, match=r"Cut 1 of the 9 texts to their first max_text_tokens=64"):
+        asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_text_tokens=64,
+                                          random_state=0).fit(texts)
+    assert len(asc.labels_) == 9
+
+
+def test_design_choice_and_names_from_features():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(2, 3, 16))  # two clusters, states at 3 layers
+    states = {"prompt": np.concatenate([c + 0.05 * rng.normal(size=(10, 3, 16)) for c in centres]).astype(np.float32)}
+    states["answer"] = states["text"] = states["prompt"]
+    labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0)
+    truth = np.repeat([0, 1], 10)
+    assert (labels == truth).all() or (labels == 1 - truth).all()
+    assert set(scores) == {d.name for d in CANDIDATES["attitude"]} and design.name == max(scores, key=scores.get)
+    assert np.allclose(A, affinity_from_features(F)) and center.shape[-1] == 16
+    labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0, kind="content")
+    assert design.name == "text-last" and scores == {} and np.isfinite(F).all()
+    assert (labels == truth).all() or (labels == 1 - truth).all()
+    design, *_ = choose_design({"prompt": states["prompt"][:2], "answer": states["prompt"][:2]}, 3, 2, 10)
+    assert design is DESIGNS[0]  # too few texts to score: the first design
+    assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]
+
+
+@pytest.mark.default_model
+def test_default_model_clusters_the_same_texts_two_ways():
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc.data import load_topic_sentiment_texts
+
+    texts, topic, sentiment = load_topic_sentiment_texts()
+    pick = np.random.default_rng(0).permutation(len(texts))[:48]
+    X = [texts[i] for i in pick]
+    by_topic = AttentionSpectralClustering(4, condition="topic", random_state=0).fit(X)
+    by_sentiment = AttentionSpectralClustering(2, condition="by sentiment", random_state=0).fit(X)
+    assert adjusted_rand_score(topic[pick], by_topic.labels_) > 0.7
+    assert adjusted_rand_score(sentiment[pick], by_topic.labels_) < 0.15
+    assert adjusted_rand_score(sentiment[pick], by_sentiment.labels_) > 0.8
+    assert adjusted_rand_score(topic[pick], by_sentiment.labels_) < 0.15
+    assert sorted(by_sentiment.cluster_names_) == ["negative", "positive"]
+    names = np.array(by_sentiment.cluster_names_)[by_sentiment.labels_]
+    assert np.mean(names == sentiment[pick]) > 0.85  # each text's cluster is named by its sentiment

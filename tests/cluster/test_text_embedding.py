@@ -1,0 +1,49 @@
+"""ConditionedTextEmbedding: a transformer over the conditioned reading (tiny model)."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.pipeline import make_pipeline
+
+from sklearn_icc import ConditionedTextEmbedding
+
+TEXTS = ["a cat sat on the mat", "my dog barks", "kittens purr", "stocks fell", "bond prices rose",
+         "the market rallied"]
+
+
+def test_fit_transform_and_transform_agree(tiny_model):
+    embed = ConditionedTextEmbedding("sentiment", model=tiny_model)
+    F = embed.fit_transform(TEXTS)
+    assert F.shape == (6, embed.n_features_out_) and np.isfinite(F).all()
+    np.testing.assert_allclose(embed.transform(TEXTS), F, atol=1e-4)
+    names = embed.get_feature_names_out()
+    assert len(names) == F.shape[1] and names[0] == "conditionedtextembedding0"
+    assert embed.design_.name in ("prompt-last", "prompt-top-third")
+
+
+def test_pickles_without_weights_and_works_in_a_pipeline(tiny_model):
+    embed = ConditionedTextEmbedding("topic", design="prompt-last", model=tiny_model).fit(TEXTS)
+    blob = pickle.dumps(embed)
+    assert len(blob) < 200_000  # the fitted centring only, never the model's weights
+    np.testing.assert_allclose(pickle.loads(blob).transform(TEXTS[:2]), embed.transform(TEXTS[:2]), atol=1e-5)
+    pipe = make_pipeline(ConditionedTextEmbedding(condition="sentiment", model=tiny_model), KMeans(2, n_init=2))
+    labels = pipe.fit_predict(TEXTS)
+    assert labels.shape == (6,) and set(labels) <= {0, 1}
+    assert clone(pipe).get_params()["conditionedtextembedding__condition"] == "sentiment"
+
+
+@pytest.mark.parametrize("condition, error, match", [("", ValueError, "condition is empty"),
+                                                      (None, ValueError, "condition"),
+                                                      ("x " * 40, ValueError, "tokens, more than")])
+def test_bad_conditions(tiny_model, condition, error, match):
+    with pytest.raises(error, match=match):
+        ConditionedTextEmbedding(condition, model=tiny_model).fit(TEXTS)
+
+
+def test_numbers_are_not_texts(tiny_model):
+    with pytest.raises(TypeError, match="embeds texts"):
+        ConditionedTextEmbedding("topic", model=tiny_model).fit(np.zeros((3, 2)))

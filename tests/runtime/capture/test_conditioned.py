@@ -1,0 +1,64 @@
+"""The conditioned reading: padded batches read each text as it would be read alone."""
+
+import numpy as np
+import pytest
+
+from sklearn_icc.runtime.capture.conditioned import SLOTS, _batches, answer_word, read_texts
+from sklearn_icc.runtime.decoding.prefix_cache import prefix_cache_for
+
+TEXTS = ["a cat sat", "the stock market fell sharply today", "ok", "dogs bark at night", "rain again"]
+
+
+def test_a_batch_reads_each_text_as_alone(tiny_loaded):
+    together = read_texts(tiny_loaded, TEXTS, "topic", answer_tokens=3)
+    assert together.batches == [len(TEXTS)]
+    for slot in SLOTS:
+        assert together.states[slot].shape == (len(TEXTS), 3, 32)  # 2 layers + embeddings
+        assert np.isfinite(together.states[slot]).all()
+    for i, text in enumerate(TEXTS):
+        alone = read_texts(tiny_loaded, [text], "topic", answer_tokens=3)
+        for slot in SLOTS:
+            np.testing.assert_allclose(alone.states[slot][0], together.states[slot][i], atol=1e-4)
+        assert alone.answers[0] == together.answers[i]
+
+
+def test_keep_steps_returns_every_answer_step(tiny_loaded):
+    reading = read_texts(tiny_loaded, TEXTS[:3], "topic", answer_tokens=2, keep_steps=True, layers=[0, 2])
+    assert reading.states["steps"].shape == (3, 2, 2, 32) and reading.layers == (0, 2)
+
+
+def test_the_shared_prefix_comes_from_the_prefix_cache(tiny_loaded):
+    store = prefix_cache_for(tiny_loaded.model)
+    assert store is not None
+    read_texts(tiny_loaded, TEXTS[:2], "a condition never asked before", answer_tokens=1)
+    hits = store.hits
+    reading = read_texts(tiny_loaded, TEXTS[2:], "a condition never asked before", answer_tokens=1)
+    assert store.hits == hits + 1 and reading.n_prefix_tokens > 0
+
+
+def test_one_long_text_is_cut_and_does_not_pad_the_batch(tiny_loaded):
+    texts = ["short one"] * 12 + ["x" * 5000]
+    reading = read_texts(tiny_loaded, texts, "topic", answer_tokens=1, max_text_tokens=200, token_budget=400)
+    assert reading.n_cut == 1
+    assert len(reading.batches) >= 2 and sum(reading.batches) == len(texts)
+    assert np.isfinite(reading.states["prompt"]).all()
+
+
+def test_batches_sort_by_length_under_the_budget():
+    lengths = np.array([5, 100, 6, 7, 5])
+    batches = _batches(lengths, 30)
+    assert sorted(i for b in batches for i in b) == list(range(5))
+    assert batches[-1] == [1]  # the long one alone
+    assert all(max(lengths[b]) * len(b) <= 30 or len(b) == 1 for b in batches)
+
+
+def test_identical_texts_read_identically(tiny_loaded):
+    reading = read_texts(tiny_loaded, ["same text"] * 4, "topic", answer_tokens=2)
+    states = reading.states["prompt"]
+    assert np.allclose(states, states[0], atol=1e-5) and len(set(reading.answers)) == 1
+
+
+@pytest.mark.parametrize("answer, word", [("The sentiment of this text is positive.", "positive"),
+                                          ('Topic: "Travel"', "travel"), ("Negative", "negative"), ("", "")])
+def test_answer_word_takes_the_word_after_the_opener(answer, word):
+    assert answer_word(answer) == word
