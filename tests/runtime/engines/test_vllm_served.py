@@ -2,14 +2,13 @@
 
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 
 import numpy as np
 import pytest
 
-from .vllm_support import agreement, inprocess_reference, require_vllm, table1_episodes
+from .vllm_support import ROOT, agreement, inprocess_reference, require_vllm, table1_episodes
 
 pytestmark = pytest.mark.default_model
 
@@ -26,15 +25,14 @@ def free_port():
 def server(tmp_path_factory):
     """``vllm serve`` on a free loopback port, serving the package's converted default model as "default"."""
     require_vllm()
-    from sklearn_icc.runtime.engines.vllm import model_folder
+    from sklearn_icc.runtime.engines.vllm import serve_command
 
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-serve") / "serve.log"
-    command = [os.path.join(os.path.dirname(sys.executable), "vllm"), "serve", model_folder("default"),
-               "--host", "127.0.0.1", "--port", str(port), "--served-model-name", "default", "--dtype", "float32",
-               "--gpu-memory-utilization", "0.1", "--max-model-len", "2048", "--seed", "0", "--enforce-eager"]
+    command = serve_command("default", port=port, extra=["--max-model-len", "2048"])
     with open(log, "w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 600
