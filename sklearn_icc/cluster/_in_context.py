@@ -115,8 +115,8 @@ class InContextClustering(_BaseLLMClustering):
         The device the model ran on (``"vllm"`` or ``"endpoint"`` on those engines).
     dtype_ : str
         The dtype the model ran in.
-    n_prompt_tokens_ : int
-        Length of the (first) prompt in tokens.
+    n_prompt_tokens_ : int or None
+        Length of the (first) prompt in tokens (``None`` from an endpoint that reports no usage).
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them (or, when they fill the context,
         representatives of each cluster) as labelled anchors before the new points.
@@ -269,6 +269,8 @@ class InContextClustering(_BaseLLMClustering):
         :func:`in_context_clustering_many`); many episodes share each forward pass.
         The estimator's fitted attributes are not changed: one estimator holds one
         episode's fit.
+        On another ``engine``, every prompt of every episode goes to it in one call
+        (``batch_size`` and ``n_jobs`` are then unused).
 
         Parameters
         ----------

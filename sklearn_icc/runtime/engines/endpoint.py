@@ -160,9 +160,14 @@ class EndpointEngine:
                 tqdm(total=len(requests), desc=f"{self.url} requests", disable=verbose < 1) as bar:
             futures = [pool.submit(self._label_one, request) for request in requests]
             results = []
-            for future in futures:
-                results.append(future.result())
-                bar.update(1)
+            try:
+                for future in futures:
+                    results.append(future.result())
+                    bar.update(1)
+            except BaseException:
+                for future in futures:  # the requests not yet sent are not sent
+                    future.cancel()
+                raise
         return results
 
     def _label_one(self, request):

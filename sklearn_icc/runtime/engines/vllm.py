@@ -14,6 +14,7 @@ A LoRA adapter from :func:`~sklearn_icc.finetune.finetune` is served per request
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import time
@@ -28,7 +29,7 @@ from ..model.loading import LoadedModel
 from ..model.sources import resolve_model_source
 from .request import EngineAnswerError, LabelConstraint, LabelRequest, LabelResult, labels_from_answer
 
-_LLMS = {}  # one vllm.LLM per (folder, settings), for the life of the process
+_LLMS = {}  # the process's vllm.LLM, by (folder, settings); loading another replaces it
 
 
 def model_folder(model):
@@ -80,6 +81,8 @@ def load_llm(folder, enable_lora=False, max_lora_rank=16):
     kwargs = default_llm_kwargs()
     key = (folder, enable_lora, max_lora_rank, json.dumps(kwargs, sort_keys=True))
     if key not in _LLMS:
+        _LLMS.clear()  # one engine at a time: each holds its own KV cache memory
+        gc.collect()
         lora = {"enable_lora": True, "max_lora_rank": max_lora_rank} if enable_lora else {}
         _LLMS[key] = vllm.LLM(model=folder, seed=0, **lora, **kwargs)
     return _LLMS[key]

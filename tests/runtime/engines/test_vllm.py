@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from .vllm_support import agreement, inprocess_reference, require_vllm, table1_episodes
+from .vllm_support import agreement, inprocess_reference, require_vllm, run_reference, table1_episodes
 
 pytestmark = pytest.mark.default_model
 
@@ -47,3 +47,17 @@ def test_vllm_fit_gives_labels_and_the_in_process_probabilities(episodes, refere
     assert icc.device_ == "vllm" and icc.n_prompt_tokens_ == len(reference["prompt_ids"][0])
     np.testing.assert_allclose(icc.label_probabilities_.sum(axis=1), 1.0)
     np.testing.assert_allclose(icc.label_probabilities_, reference["probabilities"][0], atol=2e-3)
+
+
+def test_a_lora_adapter_is_served_per_request_with_the_merged_adapter_labels(episodes, reference, tmp_path_factory):
+    from sklearn_icc import InContextClustering
+
+    adapter = tmp_path_factory.mktemp("adapter") / "lora"
+    run_reference("--make-adapter", adapter)
+    subset = episodes[:8]
+    with_adapter = inprocess_reference(subset, tmp_path_factory.mktemp("reference-lora"), adapter=adapter)
+    # The adapter changes the answers, so this test can fail.
+    assert with_adapter["labels"] != reference["labels"][: len(subset)]
+    labels = InContextClustering(3, engine="vllm", adapter=str(adapter)).fit_predict_many(subset)
+    equal, ties, other = agreement(with_adapter, labels)
+    assert other == [], f"labels differ beyond near ties: {other}"

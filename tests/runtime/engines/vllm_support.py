@@ -33,17 +33,22 @@ def table1_episodes(count=N_EPISODES, seed=0):
             for i in range(count)]
 
 
-def inprocess_reference(X_list, tmp_path):
-    """The in-process engine's labels, probabilities and prompt ids, computed by the main venv's python."""
+def run_reference(*args):
+    """Run inprocess_reference.py with the main venv's python (sklearn-icc's own transformers)."""
     python = os.environ.get("SKLEARN_ICC_REFERENCE_PYTHON")
     if not python:
         pytest.fail("Set SKLEARN_ICC_REFERENCE_PYTHON to a python with sklearn-icc's own transformers "
                     "(make test-engines sets the main .venv's).")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    subprocess.run([python, str(Path(__file__).with_name("inprocess_reference.py")), *map(str, args)],
+                   check=True, cwd=ROOT, env=env, timeout=900)
+
+
+def inprocess_reference(X_list, tmp_path, adapter=None):
+    """The in-process engine's labels, probabilities and prompt ids (the adapter merged, if any)."""
     episodes, out = tmp_path / "episodes.npz", tmp_path / "reference.json"
     np.savez(episodes, count=len(X_list), **{f"X{i}": X for i, X in enumerate(X_list)})
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    subprocess.run([python, str(Path(__file__).with_name("inprocess_reference.py")), str(episodes), str(out)],
-                   check=True, cwd=ROOT, env=env, timeout=900)
+    run_reference(episodes, out, *([adapter] if adapter else []))
     return json.loads(out.read_text())
 
 
