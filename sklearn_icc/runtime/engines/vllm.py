@@ -143,10 +143,10 @@ class VLLMEngine:
 
     def label(self, requests, verbose=0):
         """All requests in one ``generate`` call; one :class:`LabelResult` each."""
+        requests = list(requests)
+        llm = load_llm(self.folder, enable_lora=self.adapter is not None)  # a missing vLLM is named here
         from vllm.inputs import TokensPrompt
 
-        requests = list(requests)
-        llm = load_llm(self.folder, enable_lora=self.adapter is not None)
         lora = None
         if self.adapter is not None:
             from vllm.lora.request import LoRARequest

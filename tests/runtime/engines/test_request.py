@@ -76,3 +76,16 @@ def test_constraint_and_engine_checks():
     for engine in ("torch", "ftp://x/v1", "http://", ""):
         with pytest.raises(ValueError, match="engine must be"):
             check_engine(engine)
+
+
+def test_engine_vllm_without_vllm_names_the_install(tiny_model):
+    import importlib.util
+
+    import numpy as np
+
+    from sklearn_icc import InContextClustering
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here; tests/runtime/engines/test_vllm.py runs it")
+    with pytest.raises(ImportError, match="pip install vllm"):
+        InContextClustering(2, engine="vllm", model=tiny_model).fit(np.arange(8.0).reshape(4, 2))
