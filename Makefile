@@ -80,7 +80,7 @@ $(ENGINES_STAMP): pyproject.toml Makefile
 	touch $(ENGINES_STAMP)
 
 test-engines: setup setup-engines
-	SKLEARN_ICC_REQUIRE_VLLM=1 SKLEARN_ICC_REFERENCE_PYTHON="$(CURDIR)/$(PY)" VLLM_LOGGING_LEVEL=WARNING \
+	SKLEARN_ICC_REQUIRE_VLLM=1 SKLEARN_ICC_REFERENCE_PYTHON="$(abspath $(PY))" VLLM_LOGGING_LEVEL=WARNING \
 		OMP_NUM_THREADS=1 $(ENGINES_PY) -m pytest -s tests/runtime/engines/test_vllm.py \
 		tests/runtime/engines/test_vllm_served.py
 

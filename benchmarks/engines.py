@@ -130,7 +130,8 @@ def main(argv=None):
                               env=env, cwd=ROOT)
         if done.returncode:
             raise RuntimeError(f"the vLLM worker failed:\n{done.stderr[-3000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
+        # vLLM logs to stdout too: the result is the one JSON line.
+        result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith('{"seconds"')))
         row("vLLM in process (one generate call)", result["seconds"], result["labels"],
             f"load + warm-up {result['load_seconds']:.0f} s apart")
 
