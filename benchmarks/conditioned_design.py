@@ -30,29 +30,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from sklearn_icc.data import load_topic_sentiment_texts
-
-CONDITIONS = {
-    "topic_sentiment": {
-        "topic": "topic", "what the text is about": "topic", "subject": "topic",
-        "sentiment": "sentiment", "by sentiment": "sentiment", "how the writer feels": "sentiment",
-    },
-    "support": {
-        "product": "product", "which product it is about": "product",
-        "emotion": "emotion", "how the writer feels": "emotion",
-        "urgency": "urgency", "how urgent it is": "urgency",
-    },
-}
-
-
-def load(name):
-    if name == "topic_sentiment":
-        texts, topic, sentiment = load_topic_sentiment_texts()
-        return texts, {"topic": topic, "sentiment": sentiment}
-    from sklearn_icc.data import load_support_messages
-
-    texts, product, emotion, urgency = load_support_messages()
-    return texts, {"product": product, "emotion": emotion, "urgency": urgency}
+from conditioned_texts import CONDITIONS, load  # the same data sets and conditions as the matrix
 
 
 def read_cached(loaded, cache_dir, data, texts, condition, layout, style):
