@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..decoding.answers import canonical_labels
+from ..decoding.constrained import prompt_fits
 
 
 class EngineAnswerError(ValueError):
@@ -160,3 +161,14 @@ def canonical_columns(raw_labels, probabilities, n_clusters):
     order = list(dict.fromkeys(int(v) for v in raw_labels))
     order += [c for c in range(n_clusters) if c not in order]
     return np.asarray(probabilities)[:, order]
+
+
+def prompt_request(loaded, built, n_points, n_clusters, *, temperature=0.0, seed=0):
+    """The :class:`LabelRequest` of one built prompt of ``n_points`` points; a clear error up front
+    when the prompt and its answer do not fit ``loaded``'s context window."""
+    if not prompt_fits(loaded, built, n_clusters):
+        raise ValueError(
+            f"The prompt of {n_points} points needs {built.n_tokens} tokens, too many for the context "
+            f"window of {loaded.context_length} tokens with its answer; cluster fewer points at once."
+        )
+    return LabelRequest(LabelConstraint(n_points, n_clusters), prompt=built, temperature=temperature, seed=seed)

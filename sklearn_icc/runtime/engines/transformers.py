@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 from ..decoding.batching import batched_constrained_decode
-from ..decoding.constrained import constrained_decode, prompt_fits
-from .request import LabelConstraint, LabelRequest, LabelResult
+from ..decoding.constrained import constrained_decode
+from .request import LabelResult, prompt_request
 
 
 class TransformersEngine:
@@ -39,13 +39,7 @@ class TransformersEngine:
     def request(self, points, n_clusters, spec, *, temperature=0.0, seed=0):
         """The :class:`LabelRequest` of one ordering of an episode (its tokenized prompt)."""
         built = spec.build(spec.encode(points, self.loaded), n_clusters, self.loaded)
-        if not prompt_fits(self.loaded, built, n_clusters):
-            raise ValueError(
-                f"The prompt of {len(points)} points needs {built.n_tokens} tokens, too many for the context "
-                f"window of {self.loaded.context_length} tokens with its answer."
-            )
-        return LabelRequest(LabelConstraint(len(points), n_clusters), prompt=built, temperature=temperature,
-                            seed=seed)
+        return prompt_request(self.loaded, built, len(points), n_clusters, temperature=temperature, seed=seed)
 
     def label(self, requests, verbose=0):
         """One :class:`LabelResult` per request: prompts with text only go in padded

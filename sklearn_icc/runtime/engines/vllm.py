@@ -21,13 +21,13 @@ import time
 
 import numpy as np
 
-from ..decoding.constrained import answer_tokens, prompt_fits
+from ..decoding.constrained import answer_tokens
 from ..decoding.label_tokens import label_sequences
 from ..model.adapters import resolve_adapter
 from ..model.cache import converted_gguf_dir
 from ..model.loading import LoadedModel
 from ..model.sources import resolve_model_source
-from .request import EngineAnswerError, LabelConstraint, LabelRequest, LabelResult, labels_from_answer
+from .request import EngineAnswerError, LabelResult, labels_from_answer, prompt_request
 
 _LLMS = {}  # the process's vllm.LLM, by (folder, settings); loading another replaces it
 
@@ -116,13 +116,7 @@ class VLLMEngine:
     def request(self, points, n_clusters, spec, *, temperature=0.0, seed=0):
         """The :class:`LabelRequest` of one ordering: the in-process engine's token ids."""
         built = spec.build(points, n_clusters, self.loaded)
-        if not prompt_fits(self.loaded, built, n_clusters):
-            raise ValueError(
-                f"The prompt of {len(points)} points needs {built.n_tokens} tokens, too many for the context "
-                f"window of {self.loaded.context_length} tokens with its answer; cluster fewer points at once."
-            )
-        return LabelRequest(LabelConstraint(len(points), n_clusters), prompt=built, temperature=temperature,
-                            seed=seed)
+        return prompt_request(self.loaded, built, len(points), n_clusters, temperature=temperature, seed=seed)
 
     def sampling_params(self, request):
         """vLLM's ``SamplingParams`` of a request: the canonical grammar, the answer's tokens only."""
