@@ -94,14 +94,15 @@ def _classical():
     ]
 
 
-def _llm(family, name, label, adapter=False, **params):
-    """An LLM method: ``family`` "icc" or "attention"; ``adapter`` adds the run's adapter."""
+def _llm(family, name, label, with_adapter=False, **params):
+    """An LLM method: ``family`` "icc" or "attention"; ``with_adapter`` adds the run's adapter, and
+    otherwise the model runs zero-shot (``adapter=None``) unless ``params`` name an adapter."""
 
     def build(k, rs, ctx):
         from ..cluster import AttentionSpectralClustering, InContextClustering
 
         kind = InContextClustering if family == "icc" else AttentionSpectralClustering
-        extra = {"adapter": ctx.adapter or "default"} if adapter else {}
+        extra = {"adapter": ctx.adapter or "default"} if with_adapter else {} if "adapter" in params else {"adapter": None}
         return kind(k, model=ctx.model, random_state=rs, device=ctx.device, **params, **extra)
 
     return Method(name, label, family, build)
@@ -130,10 +131,11 @@ for _method in _classical() + [
     _icc("icc-paper-free", "ICC paper format, free decoding", point_format="paper", decoding="free"),
     _icc("icc-compact-free", "ICC compact format, free decoding", point_format="compact", decoding="free"),
     _icc("icc-compact-consensus3", "ICC compact, consensus of 3 orders", point_format="compact", n_orderings=3),
-    _icc("icc-compact-adapter", "ICC compact format, LoRA adapter", adapter=True, point_format="compact"),
-    _icc("icc-paper-adapter", "ICC paper format, LoRA adapter", adapter=True, point_format="paper"),
+    _icc("icc-compact-adapter", "ICC compact format, LoRA adapter", with_adapter=True, point_format="compact"),
+    _icc("icc-paper-adapter", "ICC paper format, LoRA adapter", with_adapter=True, point_format="paper"),
     _attention("asc-hidden", "Attention SC, hidden, layer 9", affinity="hidden", layer=9),
-    _attention("asc-hidden-adapter", "Attention SC, hidden, layer 9, LoRA adapter", adapter=True,
+    _attention("asc-affinity", "Attention SC, shipped affinity adapter", adapter="auto"),
+    _attention("asc-hidden-adapter", "Attention SC, hidden, layer 9, LoRA adapter", with_adapter=True,
                affinity="hidden", layer=9, point_format="compact"),
     _attention("asc-attention", "Attention SC, attention, layer 9", affinity="attention", layer=9),
     _attention("asc-hidden-auto", "Attention SC, hidden, auto layer", affinity="hidden", layer="auto"),

@@ -164,7 +164,7 @@ SUITES = {
         Suite(
             "paper-t", "Table 1: Student-t noise, d=3, k=3, n in [10, 50], raw X.",
             tuple({"df": df} for df in PAPER_DFS), _draw_paper_t, "df",
-            CLASSICAL + ("icc-compact", "asc-hidden"), quick_cells=(0, 5),
+            CLASSICAL + ("icc-compact", "asc-hidden", "asc-affinity"), quick_cells=(0, 5),
         ),
         Suite(
             "paper-grid", "The training grid: k in 2..5, d in 1..4, Student-t noise of each df, raw X.",
