@@ -88,3 +88,24 @@ def labels_many_on_engine(estimator, X_list):
     runs = cluster_episodes_on_engine(episodes, engine, estimator._prompt_spec(), temperature=estimator.temperature,
                                       n_orderings=estimator.n_orderings, verbose=estimator.verbose)
     return [run.labels for run in runs]
+
+
+def fit_on_engine(estimator, X):
+    """``estimator.fit(X)`` on vLLM or an endpoint: every ordering's prompt planned, then one engine call."""
+    check_engine_fit(estimator.engine, X, n_clusters=estimator.n_clusters, decoding=estimator.decoding,
+                     image_encoder=estimator.image_encoder, point_format=estimator.point_format,
+                     chunk_size=estimator.chunk_size)
+    engine = resolve_engine(estimator.engine, estimator._model_spec())
+    run = cluster_episodes_on_engine([(X, estimator.n_clusters, check_random_state(estimator.random_state))], engine,
+                                     estimator._prompt_spec(), temperature=estimator.temperature,
+                                     n_orderings=estimator.n_orderings, verbose=estimator.verbose)[0]
+    estimator.labels_, estimator.label_probabilities_ = run.labels, run.probabilities
+    estimator.probabilities_ = run.probabilities[np.arange(len(run.labels)), run.labels]
+    estimator.n_clusters_ = int(run.probabilities.shape[1])
+    estimator.device_, estimator.dtype_ = engine.device, "unknown"
+    estimator.n_prompt_tokens_ = run.results[0].n_prompt_tokens
+    estimator.n_decoding_failures_ = 0
+    estimator.timings_ = {"engine_seconds": sum(result.seconds for result in run.results)}
+    estimator.X_fit_ = X
+    estimator._fit_details = {"results": run.results, "prompts": run.prompts}
+    return estimator

@@ -11,12 +11,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.decoding.constrained import prompt_fits
-from ..runtime.engines import EndpointEngine, check_engine, resolve_engine
+from ..runtime.engines import EndpointEngine, check_engine
 from ..runtime.spec import is_texts
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ._base import DECODING_CONSTRAINTS, _BaseLLMClustering
 from ._docstrings import fill_doc
-from ._engine_episodes import check_engine_fit, cluster_episodes_on_engine, labels_many_on_engine
+from ._engine_episodes import fit_on_engine, labels_many_on_engine
 from ._episodes import DEFAULT_CHUNK_SIZE, cluster_episode, label_after_anchors, representatives
 from ._many import in_context_clustering_many
 from ._texts import looks_like_texts
@@ -197,7 +197,7 @@ class InContextClustering(_BaseLLMClustering):
         check_engine(self.engine)
         X = self._validate_points(X)
         if self.engine != "transformers":
-            return self._fit_on_engine(X)
+            return fit_on_engine(self, X)
         if self.image_encoder is not None and self.decoding != "constrained":
             raise ValueError("Images need decoding='constrained' (free decoding reads token ids only).")
         if self.point_format == "embedding" and self.decoding != "constrained" and not is_texts(X):
@@ -238,25 +238,6 @@ class InContextClustering(_BaseLLMClustering):
             "prefill_seconds": sum(result.prefill_seconds for result in run.results),
             "decode_seconds": sum(result.decode_seconds for result in run.results),
         }
-        self.X_fit_ = X
-        self._fit_details = {"results": run.results, "prompts": run.prompts}
-        return self
-
-    def _fit_on_engine(self, X):
-        """Fit on vLLM or an endpoint: every ordering's prompt planned, then one engine call."""
-        check_engine_fit(self.engine, X, n_clusters=self.n_clusters, decoding=self.decoding,
-                         image_encoder=self.image_encoder, point_format=self.point_format, chunk_size=self.chunk_size)
-        engine = resolve_engine(self.engine, self._model_spec())
-        run = cluster_episodes_on_engine([(X, self.n_clusters, check_random_state(self.random_state))], engine,
-                                         self._prompt_spec(), temperature=self.temperature,
-                                         n_orderings=self.n_orderings, verbose=self.verbose)[0]
-        self.labels_, self.label_probabilities_ = run.labels, run.probabilities
-        self.probabilities_ = run.probabilities[np.arange(len(run.labels)), run.labels]
-        self.n_clusters_ = int(run.probabilities.shape[1])
-        self.device_, self.dtype_ = engine.device, "unknown"
-        self.n_prompt_tokens_ = run.results[0].n_prompt_tokens
-        self.n_decoding_failures_ = 0
-        self.timings_ = {"engine_seconds": sum(result.seconds for result in run.results)}
         self.X_fit_ = X
         self._fit_details = {"results": run.results, "prompts": run.prompts}
         return self
