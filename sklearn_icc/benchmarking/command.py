@@ -114,6 +114,9 @@ def build_parser():
                         help="LoRA adapter directory for the *-adapter methods (default: adapter='default', a shipped adapter, "
                         "and none ships yet, so pass one; "
                         "use a separate --out per adapter, results are kept by method name)")
+    parser.add_argument("--engine", default="transformers",
+                        help="engine= of the ICC methods: 'transformers' (in process), 'vllm', or an "
+                        "OpenAI-compatible http(s)://.../v1 URL serving --model; the attention methods run in process")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice); 1 avoids oversubscription on a busy machine")
     parser.add_argument("--n-jobs", type=int, default=1, help="joblib workers for the classical methods")
@@ -155,6 +158,8 @@ def _selected_cells(suite, args):
 def _runtime_description(methods, args):
     if not any(m.uses_model for m in methods):
         return {}
+    if args.engine != "transformers" and all(m.family == "icc" for m in methods if m.uses_model):
+        return {"engine": args.engine}  # the model runs in the engine, not here
     import torch
 
     from ..runtime import load_model
@@ -218,7 +223,7 @@ def main(argv=None) -> int:
         rows, n_fits = read_results(results_path), 0
     else:
         runtime = _runtime_description(methods, args)
-        context = MethodContext(model=args.model, device=args.device, adapter=args.adapter)
+        context = MethodContext(model=args.model, device=args.device, adapter=args.adapter, engine=args.engine)
         pending = _pending_fits(suite, cells, episodes, methods, results_path)
         if sum(pending.values()):
             seconds, per_fit = estimate_seconds(suite, cells, methods, pending, context, args.seed)

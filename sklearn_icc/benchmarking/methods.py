@@ -33,6 +33,7 @@ class MethodContext:
     model: str = "default"
     device: str = "auto"
     adapter: str | None = None  # for the *-adapter methods; None: adapter="default" (none ships yet)
+    engine: str = "transformers"  # InContextClustering's engine= (AttentionSpectralClustering runs in process)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def _llm(family, name, label, with_adapter=False, **params):
 
         kind = InContextClustering if family == "icc" else AttentionSpectralClustering
         extra = {"adapter": ctx.adapter or "default"} if with_adapter else {} if "adapter" in params else {"adapter": None}
+        if family == "icc" and ctx.engine != "transformers":
+            extra["engine"] = ctx.engine
         return kind(k, model=ctx.model, random_state=rs, device=ctx.device, **params, **extra)
 
     return Method(name, label, family, build)

@@ -74,7 +74,10 @@ def measure_fit(method, X, y, n_clusters, random_state, context=MethodContext(),
            "spectral": None, "n_prompt_tokens": None, "decoding_failures": None}
     fitted = estimator[-1] if standardize else estimator
     if method.family == "icc":
-        row.update(prefill=fitted.timings_["prefill_seconds"], decode=fitted.timings_["decode_seconds"],
+        # On another engine (--engine) only the engine call's wall time is known: it goes in decode.
+        timings = fitted.timings_
+        row.update(prefill=timings.get("prefill_seconds"),
+                   decode=timings.get("decode_seconds", timings.get("engine_seconds")),
                    n_prompt_tokens=fitted.n_prompt_tokens_, decoding_failures=fitted.n_decoding_failures_)
     elif method.family == "attention":
         from ..cluster._affinity import spectral_labels

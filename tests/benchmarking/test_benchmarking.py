@@ -200,3 +200,24 @@ def test_bench_size_flags():
     assert episodes("--quick") == suite.quick_episodes
     with pytest.raises(SystemExit):
         build_parser().parse_args(["paper-t", "--full", "--episodes", "3"])
+
+
+def test_the_icc_methods_run_on_the_engine_given(tiny_model, tmp_path, capsys):
+    from tests.runtime.engines.fake_server import FakeServer, chat_reply
+
+    def answer(body):
+        n = body["response_format"]["json_schema"]["schema"]["minItems"]
+        return ("json", chat_reply(str([0, 1] * (n // 2) + [0] * (n % 2))))
+
+    out = tmp_path / "bench"
+    with FakeServer([answer]) as server:
+        args = ["paper-t", "--quick", "--model", tiny_model, "--out", str(out), "--methods", "kmeans", "icc-compact",
+                "--engine", server.url, "--no-plots"]
+        assert main(args) == 0
+        n_requests = len(server.bodies)
+    with open(out / "paper-t" / "results.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "icc-compact"]
+    assert len(rows) == 6 and n_requests >= 6  # a request per fit (and the warm-up): they ran on the endpoint
+    assert all(float(r["decode"]) > 0 and r["prefill"] == "" for r in rows)
+    summary = json.loads((out / "paper-t" / "summary.json").read_text())
+    assert summary["settings"]["engine"] == server.url
