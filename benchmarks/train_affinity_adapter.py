@@ -13,7 +13,8 @@ the held-out curve (df 1, 1.5, 5) as it goes, writes a checkpoint every 75 steps
 ``--rank`` (float16) in ``--out``. 24 minutes for the shipped run on 2 threads (more
 when other jobs share the cores).
 ``--random-layers`` trains the control (the same architecture, layers initialised at
-random).
+random); ``--lora-rank``, ``--point-attention causal``, ``--layers``, ``--batch-size``
+(with ``--warmup``) and ``--layer-lr`` are the ablations of ``benchmarks/affinity_ablations.py``.
 """
 
 import argparse
@@ -41,11 +42,17 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random-layers", action="store_true")
+    parser.add_argument("--lora-rank", type=int, default=None, help="LoRA on the layers instead of all weights")
+    parser.add_argument("--layer-lr", type=float, default=1e-4, help="peak learning rate of the layers")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up steps")
+    parser.add_argument("--point-attention", default="bidirectional", choices=("bidirectional", "causal"))
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     settings = AffinitySettings(
-        spec=AffinitySpec(n_layers=args.layers), n_episodes=args.episodes, batch_size=args.batch_size,
+        spec=AffinitySpec(n_layers=args.layers, point_attention=args.point_attention), n_episodes=args.episodes,
+        batch_size=args.batch_size, lora_rank=args.lora_rank, layer_learning_rate=args.layer_lr,
+        warmup_steps=args.warmup,
         scheduler=args.scheduler, eval_every=args.eval_every, save_every=args.save_every,
         time_limit_minutes=args.minutes, stop_step=args.stop_step, threads=args.threads, seed=args.seed,
         random_layers=args.random_layers,

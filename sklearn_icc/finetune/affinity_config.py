@@ -39,6 +39,10 @@ class AffinitySettings:
         A resumable checkpoint every this many steps.
     random_layers : bool, default=False
         The control: the same architecture with freshly initialised layers.
+    lora_rank : int or None, default=None
+        Train a rank-``lora_rank`` LoRA change of each of the layers' linear maps
+        (weights and norms frozen) instead of all their weights; the final state merges
+        it (:mod:`~sklearn_icc.finetune.affinity_lora`).
     time_limit_minutes : float or None, default=None
         Stop (with a checkpoint) after this long, whatever the step; the schedule still
         runs over all the steps. Not reproducible: record the step it stopped at.
@@ -71,6 +75,7 @@ class AffinitySettings:
     eval_dfs: tuple = (1.0, 1.5, 5.0)
     save_every: int = 250
     random_layers: bool = False
+    lora_rank: int | None = None
     time_limit_minutes: float | None = None
     stop_step: int | None = None
     threads: int | None = None
@@ -100,6 +105,9 @@ class AffinitySettings:
             raise ValueError(f"AffinitySettings.time_limit_minutes must be None or > 0, got {self.time_limit_minutes!r}.")
         if self.stop_step is not None and (not isinstance(self.stop_step, int) or self.stop_step < 1):
             raise ValueError(f"AffinitySettings.stop_step must be None or an integer >= 1, got {self.stop_step!r}.")
+        if self.lora_rank is not None and (not isinstance(self.lora_rank, int) or isinstance(self.lora_rank, bool)
+                                           or self.lora_rank < 1):
+            raise ValueError(f"AffinitySettings.lora_rank must be None or an integer >= 1, got {self.lora_rank!r}.")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"AffinitySettings.threads must be None or an integer >= 1, got {self.threads!r}.")
 

@@ -213,6 +213,10 @@ def train_affinity(model="default", out="affinity-run", *, settings=None, grid=N
                                random_layers=settings.random_layers)
     base = {"name": loaded.name, "model": str(model), "fingerprint": model_fingerprint(loaded.model)}
     del loaded
+    if settings.lora_rank is not None:
+        from .affinity_lora import apply_lora
+
+        apply_lora(net, settings.lora_rank)
     optimizer = build_optimizer(net, settings)
     step, curve, losses = 0, [], []
     checkpoint = load_newest_checkpoint(out / CHECKPOINTS) if resume else None
@@ -277,6 +281,10 @@ def train_affinity(model="default", out="affinity-run", *, settings=None, grid=N
            "torch_threads": torch.get_num_threads(), "learning_curve": curve, "train_losses": losses,
            "resumed": checkpoint is not None}
     tmp = out / ("tmp-" + FINAL_STATE)
+    if settings.lora_rank is not None:
+        from .affinity_lora import merged_copy
+
+        net = merged_copy(net)
     with open(tmp, "wb") as handle:
         torch.save(trainable_state(net), handle)
     os.replace(tmp, out / FINAL_STATE)

@@ -128,3 +128,53 @@ def test_bad_spec_and_grid_are_refused(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="exceeds"):
         train_affinity(tiny_model, tmp_path / "y", settings=_settings(spec=AffinitySpec(n_layers=5)), grid=GRID,
                        progress=False)
+
+
+def test_lora_trains_only_low_rank_changes_resumes_and_exports_merged(tiny_model, tmp_path):
+    import shutil
+
+    import torch
+
+    from sklearn_icc.finetune.affinity_export import trained_affinity_model
+
+    out = tmp_path / "lora"
+    run = train_affinity(tiny_model, out, settings=_settings(lora_rank=2), grid=GRID, progress=False)
+    assert run["settings"]["lora_rank"] == 2
+    state = torch.load(out / "final_state.pt")
+    assert not any("parametrizations" in name for name in state)  # merged into plain weights
+    net, base_layers, _ = trained_affinity_model(out, tiny_model, spec=TINY_SPEC)
+    trained = net.state_dict()
+    deltas = [trained[name] - base for name, base in base_layers.items() if base.ndim == 2]
+    assert any(delta.abs().max() > 0 for delta in deltas)
+    assert all(torch.linalg.matrix_rank(delta.double(), atol=1e-6) <= 2 for delta in deltas)
+    norms = [name for name, base in base_layers.items() if base.ndim == 1]
+    assert norms and all(torch.equal(trained[name], base_layers[name]) for name in norms)  # frozen
+    # Resume from the step-2 checkpoint: the same merged state.
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    (cut / CHECKPOINTS / "step-4.pt").unlink()
+    (cut / "final_state.pt").unlink()
+    train_affinity(tiny_model, cut, settings=_settings(lora_rank=2), grid=GRID, resume=True, progress=False)
+    again = torch.load(cut / "final_state.pt")
+    assert all(torch.allclose(state[name], again[name], atol=1e-6) for name in state)
+    with pytest.raises(ValueError, match="lora_rank"):
+        _settings(lora_rank=0)
+
+
+def test_causal_point_attention_depends_on_the_order_bidirectional_does_not(tiny_model):
+    import torch
+
+    from sklearn_icc.runtime.model.affinity import affinity_matrices, build_affinity_model
+    from sklearn_icc.runtime.model.loading import load_model_uncached
+
+    loaded = load_model_uncached(tiny_model, device="cpu", dtype="float32")
+    X = np.random.default_rng(0).normal(size=(6, 2))
+    order = np.array([3, 1, 5, 0, 2, 4])
+    for attention, invariant in (("bidirectional", True), ("causal", False)):
+        spec = AffinitySpec(n_layers=2, encoder_width=16, n_fourier=8, embedding_dim=8, point_attention=attention)
+        torch.manual_seed(0)
+        net = build_affinity_model(loaded.model, loaded.tokenizer, spec).eval()
+        A, B = affinity_matrices(net, [X, X[order]])
+        assert np.allclose(A[np.ix_(order, order)], B, atol=1e-5) is invariant
+    with pytest.raises(ValueError, match="point_attention"):
+        AffinitySpec(point_attention="sideways")

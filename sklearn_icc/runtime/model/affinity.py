@@ -24,6 +24,9 @@ from ..prompts.templates import robust_standardise
 FEATURE_CLIP = 10.0
 
 
+POINT_ATTENTION = ("bidirectional", "causal")
+
+
 @dataclass(frozen=True)
 class AffinitySpec:
     """The shape of an affinity model; saved in its adapter folder.
@@ -42,6 +45,10 @@ class AffinitySpec:
         Width of the head's unit vectors.
     prefix : str, default="Cluster these points:"
         The instruction before the points, as the user turn.
+    point_attention : {"bidirectional", "causal"}, default="bidirectional"
+        How the points attend to each other: all both ways (the set has no order), or
+        each to the points before it only (as in a prompt; measured worse, kept for the
+        ablation).
     """
 
     n_layers: int = 9
@@ -50,8 +57,12 @@ class AffinitySpec:
     encoder_width: int = 512
     embedding_dim: int = 64
     prefix: str = "Cluster these points:"
+    point_attention: str = "bidirectional"
 
     def __post_init__(self):
+        if self.point_attention not in POINT_ATTENTION:
+            raise ValueError(f"AffinitySpec.point_attention must be one of {POINT_ATTENTION}, "
+                             f"got {self.point_attention!r}.")
         for name in ("n_layers", "max_features", "n_fourier", "encoder_width", "embedding_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -154,7 +165,7 @@ class AffinityModel(nn.Module):
 
     def attention_mask(self, mask):
         """The additive ``(B, 1, P + n, P + n)`` mask: causal prefix; points see the prefix and
-        every real point."""
+        every real point (``point_attention="causal"``: the real points up to themselves)."""
         B, n = mask.shape
         P = self.prefix_embeddings.shape[0]
         total = P + n
@@ -162,6 +173,8 @@ class AffinityModel(nn.Module):
         allowed[:, :P, :P] = torch.ones((P, P), dtype=torch.bool, device=mask.device).tril()
         allowed[:, P:, :P] = True
         allowed[:, P:, P:] = mask[:, None, :]
+        if self.spec.point_attention == "causal":
+            allowed[:, P:, P:] &= torch.ones((n, n), dtype=torch.bool, device=mask.device).tril()
         dtype = self.prefix_embeddings.dtype
         additive = torch.zeros(allowed.shape, dtype=dtype, device=mask.device)
         additive.masked_fill_(~allowed, torch.finfo(dtype).min)
