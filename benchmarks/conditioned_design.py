@@ -6,7 +6,9 @@ the hidden states at the ``"prompt"`` slot (last prompt token) and the ``"answer
 slot (the state that predicts the answer's word) are kept at every layer and cached in
 ``--cache``. Each design (slots x layers, each layer's vector L2-normalised and
 centred, then concatenated) is scored by KMeans(k true) and by spectral clustering of
-its cosine affinity, ARI against every labeling of the data set. One CPU thread::
+its cosine affinity, ARI against every labeling of the data set, and by the readout the
+estimators use (``chosen``: spectral or spherical k-means, the larger silhouette,
+:func:`~sklearn_icc.cluster._conditioned.readout_labels`). One CPU thread::
 
     OMP_NUM_THREADS=1 python benchmarks/conditioned_design.py --data both --layouts question_first text_first
 
@@ -125,6 +127,7 @@ def main():
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    from sklearn_icc.cluster._conditioned import affinity_from_features, readout_labels
     from sklearn_icc.runtime import load_model
 
     os.makedirs(args.cache, exist_ok=True)
@@ -140,7 +143,8 @@ def main():
                 readings[condition] = {"prompt": P, "answer": A, "text": T}
                 print(f"{data} {layout} {condition!r}: {seconds:.1f} s; answers e.g. {answers[:3]}", flush=True)
             print(f"\n### {data}, {layout}, {style}\n")
-            print("| design | condition | " + " | ".join(f"ARI {n} (spectral / kmeans)" for n in labels) + " |")
+            print("| design | condition | " + " | ".join(f"ARI {n} (spectral / kmeans / chosen)" for n in labels)
+                  + " |")
             print("|---|---|" + "---|" * len(labels))
             for design in args.designs:
                 worst_match, worst_other = 1.0, -1.0
@@ -164,10 +168,11 @@ def main():
                         slots, layers = DESIGNS[design]
                         F = features([readings[condition][s] for s in slots], layers)
                     cells = []
+                    chosen, _ = readout_labels(F, affinity_from_features(F), k, np.random.RandomState(0))
                     for name, y in labels.items():
                         sp = adjusted_rand_score(y, spectral(F, k))
                         km = adjusted_rand_score(y, KMeans(k, n_init=10, random_state=0).fit_predict(F))
-                        cells.append(f"{sp:.2f} / {km:.2f}")
+                        cells.append(f"{sp:.2f} / {km:.2f} / {adjusted_rand_score(y, chosen):.2f}")
                         if name == target:
                             worst_match = min(worst_match, sp)
                         else:

@@ -189,6 +189,11 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         The device the model ran on.
     dtype_ : str
         The dtype the model ran in.
+    reading_, readout_, reading_scores_, embedding_, answers_, cluster_names_
+        Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`):
+        the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
+        candidate design's eigengap, each text's features, its one-word answer, and
+        each cluster's name from those answers.
 
     See Also
     --------

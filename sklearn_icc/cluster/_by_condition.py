@@ -32,7 +32,7 @@ def reads_condition(estimator, X):
     return estimator.condition is not None and estimator.image_encoder is None and is_texts(X)
 
 
-FITTED = ("reading_", "reading_scores_", "reading_center_", "embedding_", "answers_", "cluster_names_")
+FITTED = ("reading_", "readout_", "reading_scores_", "reading_center_", "embedding_", "answers_", "cluster_names_")
 
 
 def forget_reading(estimator):
@@ -63,7 +63,7 @@ def fit_conditioned(estimator, X):
     loaded = estimator._model_spec().load()
     reading, n_states = read(estimator, loaded, X)
     random_state = check_random_state(estimator.random_state)
-    labels, k, design, F, center, A, scores = conditioned_partition(
+    labels, k, design, F, center, A, scores, readout = conditioned_partition(
         reading.states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers,
         kind=condition_kind(check_condition(estimator.condition)))
     words = [answer_word(answer) for answer in reading.answers]
@@ -73,6 +73,7 @@ def fit_conditioned(estimator, X):
     estimator.layer_ = int(max(design.resolved_layers(n_states))) - 1  # 0-based decoder layer
     estimator.layer_scores_ = {}
     estimator.reading_ = design
+    estimator.readout_ = readout
     estimator.reading_scores_ = scores
     estimator.reading_center_ = center
     estimator.embedding_ = F

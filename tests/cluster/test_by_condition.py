@@ -13,7 +13,9 @@ from sklearn_icc.cluster._conditioned import (
     affinity_from_features,
     choose_design,
     cluster_names,
+    READOUTS,
     conditioned_partition,
+    readout_labels,
 )
 
 TEXTS = ["a cat sat on the mat", "my dog barks", "kittens purr", "stocks fell", "bond prices rose",
@@ -24,7 +26,7 @@ def test_fit_reads_the_condition_and_names_clusters(tiny_model):
     asc = AttentionSpectralClustering(2, model=tiny_model, condition="by sentiment", random_state=0).fit(TEXTS)
     assert asc.labels_.dtype == np.int64 and set(asc.labels_) <= {0, 1} and len(asc.labels_) == len(TEXTS)
     assert asc.n_clusters_ == 2 and asc.affinity_matrix_.shape == (8, 8)
-    assert asc.reading_ in DESIGNS and len(asc.cluster_names_) == 2
+    assert asc.reading_ in DESIGNS and len(asc.cluster_names_) == 2 and asc.readout_ in READOUTS
     assert all(isinstance(name, str) for name in asc.cluster_names_) and len(asc.answers_) == len(TEXTS)
     assert asc.embedding_.shape[0] == len(TEXTS) and np.isfinite(asc.embedding_).all()
     assert asc.condition == "by sentiment"  # the parameter is never rewritten
@@ -79,17 +81,34 @@ def test_design_choice_and_names_from_features():
     centres = rng.normal(size=(2, 3, 16))  # two clusters, states at 3 layers
     states = {"prompt": np.concatenate([c + 0.05 * rng.normal(size=(10, 3, 16)) for c in centres]).astype(np.float32)}
     states["answer"] = states["text"] = states["prompt"]
-    labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0)
+    labels, k, design, F, center, A, scores, readout = conditioned_partition(states, 3, 2, 10, 0)
+    assert readout in READOUTS
     truth = np.repeat([0, 1], 10)
     assert (labels == truth).all() or (labels == 1 - truth).all()
     assert set(scores) == {d.name for d in CANDIDATES["attitude"]} and design.name == max(scores, key=scores.get)
     assert np.allclose(A, affinity_from_features(F)) and center.shape[-1] == 16
-    labels, k, design, F, center, A, scores = conditioned_partition(states, 3, 2, 10, 0, kind="content")
+    labels, k, design, F, center, A, scores, _ = conditioned_partition(states, 3, 2, 10, 0, kind="content")
     assert design.name == "text-last" and scores == {} and np.isfinite(F).all()
     assert (labels == truth).all() or (labels == 1 - truth).all()
     design, *_ = choose_design({"prompt": states["prompt"][:2], "answer": states["prompt"][:2]}, 3, 2, 10)
     assert design is DESIGNS[0]  # too few texts to score: the first design
     assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]
+
+
+def test_readout_takes_kmeans_where_the_spectral_partition_is_worse():
+    rng = np.random.default_rng(1)
+    truth = np.repeat([0, 1, 2], 12)
+    F = np.eye(3)[truth] * 4 + 0.3 * rng.normal(size=(36, 3))
+    random_affinity = rng.uniform(size=(36, 36))
+    random_affinity = (random_affinity + random_affinity.T) / 2
+    np.fill_diagonal(random_affinity, 0)
+    labels, readout = readout_labels(F, random_affinity, 3, np.random.RandomState(0))
+    assert readout == "kmeans" and labels.dtype == np.int64
+    assert len({(a, b) for a, b in zip(truth, labels)}) == 3  # the true partition
+    good, readout = readout_labels(F, affinity_from_features(F - F.mean(0)), 3, np.random.RandomState(0))
+    assert len({(a, b) for a, b in zip(truth, good)}) == 3
+    # k of 1, or as many clusters as texts: spectral, no silhouette
+    assert readout_labels(F[:3], affinity_from_features(F[:3]), 3, np.random.RandomState(0))[1] == "spectral"
 
 
 @pytest.mark.default_model
