@@ -125,10 +125,12 @@ def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS[:2
 
 
 def cluster_names(words, labels, n_clusters):
-    """Each cluster's name: among its texts' answer words, the most frequent one, weighed
-    by how much of that word's use is in this cluster (``count_in ** 2 / count_all``, so
-    that a word every cluster answers does not name them all); ties go to the word seen
-    first; ``""`` for a cluster whose texts gave none.
+    """Each cluster's name, distinct across clusters: among its texts' answer words, the
+    most frequent one, weighed by how much of that word's use is in this cluster
+    (``count_in ** 2 / count_all``, so that a word every cluster answers does not name them
+    all). Names are handed out best score first, each word to one cluster; a cluster whose
+    words are all taken gets its best word with its cluster number, ``"urgent (1)"``; ties
+    go to the word seen first; ``""`` for a cluster whose texts gave no word.
 
     Examples
     --------
@@ -137,14 +139,26 @@ def cluster_names(words, labels, n_clusters):
     ['positive', 'negative']
     >>> cluster_names(["food", "soup", "food", "game", "food", "game"], [0, 0, 0, 1, 1, 1], 2)
     ['food', 'game']
+    >>> cluster_names(["urgent", "urgent", "urgent", "no"], [0, 0, 1, 1], 2)
+    ['urgent', 'no']
+    >>> cluster_names(["urgent", "urgent", "urgent"], [0, 0, 1], 2)
+    ['urgent', 'urgent (1)']
     """
     overall = Counter(w for w in words if w)
-    names = []
+    first_seen = {w: i for i, w in reversed(list(enumerate(words)))}
+    candidates, best = [], {}
     for c in range(n_clusters):
         counts = Counter(w for w, label in zip(words, labels) if label == c and w)
         scored = {w: n * n / overall[w] for w, n in counts.items()}
-        names.append(max(scored, key=scored.get) if scored else "")
-    return names
+        if scored:
+            best[c] = max(scored, key=lambda w: (scored[w], -first_seen[w]))
+        candidates += [(-score, first_seen[w], c, w) for w, score in scored.items()]
+    names, taken = {}, set()
+    for _, _, c, w in sorted(candidates):
+        if c not in names and w not in taken:
+            names[c] = w
+            taken.add(w)
+    return [names.get(c, f"{best[c]} ({c})" if c in best else "") for c in range(n_clusters)]
 
 
 READOUTS = ("spectral", "kmeans")

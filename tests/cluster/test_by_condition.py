@@ -95,6 +95,16 @@ def test_design_choice_and_names_from_features():
     assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]
 
 
+def test_cluster_names_are_distinct():
+    # Every cluster answered "urgent" most: the clearer cluster keeps it, the other takes its next word.
+    words = ["urgent"] * 5 + ["soon"] + ["urgent"] * 2 + ["later"] * 2
+    labels = [0] * 6 + [1] * 4
+    assert cluster_names(words, labels, 2) == ["urgent", "later"]
+    names = cluster_names(["x", "x", "x", "y"], [0, 1, 2, 2], 3)
+    assert len(set(names)) == 3 and names[2] == "y" and "x" in names
+    assert cluster_names(["a", "a"], [0, 1], 3) == ["a", "a (1)", ""]
+
+
 def test_readout_takes_kmeans_where_the_spectral_partition_is_worse():
     rng = np.random.default_rng(1)
     truth = np.repeat([0, 1, 2], 12)
