@@ -16,6 +16,7 @@ own tokens: how much of urgency is there for a trained reading to find. Not ship
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from unittest import mock
 
@@ -47,11 +48,12 @@ def unit_centred(S):
 
 
 def main():
+    warnings.filterwarnings("ignore", message="Number of distinct clusters")  # layer 0: one state per prompt
     texts, _, _, urgency = load_support_messages()
     texts = list(texts)
     loaded = load_model("default", device="cpu")
     share = max(Counter(urgency).values()) / len(urgency)
-    print(f"{len(texts)} messages, urgency classes {dict(Counter(urgency))} (chance accuracy {share:.2f})\n")
+    print(f"{len(texts)} messages, urgency classes {dict(Counter(map(str, urgency)))} (chance accuracy {share:.2f})\n")
     print("| wording | best layer | KMeans(2) ARI there | ARI, all layers | most common answers |")
     print("|---|---|---|---|---|")
     reading = None
