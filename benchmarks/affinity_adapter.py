@@ -1,6 +1,6 @@
 """The affinity adapter against classical clustering: Table 1 dfs, real data, fit time, unknown k.
 
-    OMP_NUM_THREADS=1 python benchmarks/affinity_adapter.py [--adapter DIR ...] [--sections table1,real,speed,unknown_k]
+    OMP_NUM_THREADS=1 python benchmarks/affinity_adapter.py [--adapter DIR ...] [--sections table1,real,speed,unknown_k,beyond,readout,views]
 
 Table 1: for each df, ``--episodes`` seeded mixtures (d=3, k=3, n uniform in 10-50,
 Student-t noise; df 1.25, 1.5 and 1.75 are never trained on), the same episodes for
@@ -13,7 +13,9 @@ methods read all features, and PCA(4) too). Speed: the median fit time of
 ``AttentionSpectralClustering(3)`` on n=50 (d=3) after a warm-up. Unknown k: the share
 of episodes (k 2-5) whose k is found, by the eigengap of the learned affinity, by HDBSCAN
 and by KMeans with the best silhouette. Beyond the grid: k 8 and 10 (n=100) and n=200
-(k=3), df=2. Prints markdown tables.
+(k=3), df=2. Readout (on request): KMeans on the head's vectors. Views (on request): the
+affinity averaged over 1, 2, 4 and 8 signed permutations of the features. Prints
+markdown tables.
 """
 
 from __future__ import annotations
@@ -212,6 +214,28 @@ def readout(adapter, loaded, n_episodes):
         print(f"| {name} | " + " | ".join("{:.3f} / {:.3f}".format(*np.mean(by_df[df], axis=0)) for df in DFS) + " |")
 
 
+def views(adapter, loaded, n_episodes, counts=(1, 2, 4, 8), repeats=10):
+    """Test-time ensembling: the affinity averaged over n signed permutations of the features
+    (Table 1 dfs, the same episodes; ACC / ARI), and the median time of one n=50 affinity."""
+    print(f"\nViews of the first adapter, {n_episodes} episodes per df: ACC / ARI; seconds per n=50 affinity\n")
+    print("| views | " + " | ".join(f"df={df:g}" for df in DFS) + " | s, n=50 |")
+    print("|" + "---|" * (len(DFS) + 2))
+    data = {df: episodes_for(j, df, n_episodes) for j, df in enumerate(DFS)}
+    X50, _ = make_mixture(50, 3, 3, df=1.0, random_state=0)
+    for count in counts:
+        cells = []
+        for df, episodes in data.items():
+            affinities = learned_affinities([X for X, _ in episodes], adapter, loaded, n_views=count)
+            labels = [spectral_labels(A, 3, random_state=0) for A in affinities]
+            cells.append("{:.3f} / {:.3f}".format(*np.mean([scores(y, l)[:2] for (_, y), l in zip(episodes, labels)], axis=0)))
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            learned_affinities([X50], adapter, loaded, n_views=count)
+            times.append(time.perf_counter() - start)
+        print(f"| {count} | " + " | ".join(cells) + f" | {np.median(times):.3f} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adapter", action="append", default=None, help="NAME=DIR (repeatable)")
@@ -220,6 +244,7 @@ def main(argv=None):
     parser.add_argument("--sections", default="table1,real,speed,unknown_k,beyond")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="Graph is not fully connected")
+    warnings.filterwarnings("ignore", message="The default value of `copy`", category=FutureWarning)  # HDBSCAN
     adapters = dict(a.split("=", 1) for a in args.adapter) if args.adapter else {"adapter": str(SHIPPED_AFFINITY_DIR)}
     loaded = load_model("default", device="cpu")
     sections = args.sections.split(",")
@@ -235,6 +260,8 @@ def main(argv=None):
         readout(next(iter(adapters.values())), loaded, args.episodes)
     if "beyond" in sections:
         beyond_grid(adapters, loaded, args.unknown_k_episodes)
+    if "views" in sections:
+        views(next(iter(adapters.values())), loaded, args.episodes)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ estimator asks for nothing the zero-shot path alone does (another model, a layer
 other than the default, attention affinities, heads, a condition); otherwise
 ``None``, today's zero-shot path. An affinity adapter folder given as ``adapter``
 always takes this path. The affinity then comes from the adapter's trained head
-(:func:`~sklearn_icc.runtime.capture.learned.learned_affinities`), and spectral
-clustering (k from the eigengap when ``n_clusters=None``) labels the points.
+(:func:`~sklearn_icc.runtime.capture.learned.learned_affinities`), averaged over the
+signed feature permutations its card asks for (``n_views``; 4 for the shipped one), and
+spectral clustering (k from the eigengap when ``n_clusters=None``) labels the points.
 """
 
 from __future__ import annotations

@@ -47,14 +47,20 @@ def trained_affinity_model(run, model="default", spec=None):
     return net.eval(), base_layers, base
 
 
-def export_affinity_adapter(run, out, *, rank=DEFAULT_RANK, model="default", card=None):
+def export_affinity_adapter(run, out, *, rank=DEFAULT_RANK, model="default", card=None, n_views=None):
     """Write the adapter folder ``out`` from the run folder ``run``; returns its config.
 
     ``card`` (a dict: benchmark tables, notes) is stored beside the run's record.
+    ``n_views`` (an int) sets the spec's test-time views
+    (:mod:`~sklearn_icc.runtime.model.affinity_views`); ``None`` keeps the run's.
     """
+    from dataclasses import replace
+
     from ..runtime.model.affinity_files import save_affinity_adapter
 
     net, base_layers, base = trained_affinity_model(run, model)
+    if n_views is not None:
+        net.spec = replace(net.spec, n_views=n_views)  # validated by the spec
     record = json.loads((Path(run) / "run.json").read_text()) if (Path(run) / "run.json").is_file() else {}
     return save_affinity_adapter(out, net, base_layers, base=base, rank=rank,
                                  card={"run": record, **(card or {})})

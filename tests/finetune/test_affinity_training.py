@@ -95,6 +95,26 @@ def test_export_writes_a_verified_adapter_that_clusters(tiny_model, tiny_run, tm
     assert asc.labels_.dtype == np.int64 and set(asc.labels_) <= {0, 1} and asc.layer_ == 1
     assert asc.affinity_matrix_.shape == (5, 5) and np.allclose(asc.affinity_matrix_, asc.affinity_matrix_.T)
     assert asc.predict([[5.0, 5.0], [0.0, 0.0]]).shape == (2,)
+    assert config["spec"]["n_views"] == 1  # the run's own: one view
+
+
+def test_export_records_the_test_time_views_and_the_fit_averages_them(tiny_model, tiny_run, tmp_path):
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.runtime import load_model
+    from sklearn_icc.runtime.capture.learned import learned_affinities
+
+    out, _ = tiny_run
+    config = export_affinity_adapter(out, tmp_path / "views", rank=4, model=tiny_model, n_views=3)
+    assert config["spec"]["n_views"] == 3
+    X = np.array([[0.0, 0.1], [5.0, 5.1], [0.1, 0.0], [5.1, 5.0], [0.2, 0.1]])
+    asc = AttentionSpectralClustering(2, model=tiny_model, adapter=tmp_path / "views", random_state=0).fit(X)
+    loaded = load_model(tiny_model)
+    (one,) = learned_affinities([X], tmp_path / "views", loaded, n_views=1)
+    (three,) = learned_affinities([X], tmp_path / "views", loaded, n_views=3)
+    np.testing.assert_allclose(asc.affinity_matrix_, three, atol=1e-6)  # the fit reads the card's 3 views
+    assert not np.allclose(three, one, atol=1e-5)
+    with pytest.raises(ValueError, match="n_views"):
+        export_affinity_adapter(out, tmp_path / "bad", rank=4, model=tiny_model, n_views=0)
 
 
 def test_the_schedule_warms_up_then_decays_to_zero():

@@ -17,16 +17,17 @@ def affinity_spec_of(adapter):
     return AffinitySpec(**read_affinity_config(adapter)["spec"])
 
 
-def learned_affinities(episodes, adapter, loaded, batch_size=16):
+def learned_affinities(episodes, adapter, loaded, batch_size=16, n_views=None):
     """The learned affinity matrix of each episode in ``episodes`` (a list of ``(n, d)`` arrays).
 
     ``loaded`` is the base model (:func:`~sklearn_icc.runtime.load_model`) the adapter
     was trained for. Returns a list of symmetric ``(n, n)`` float64 arrays in [0, 1]
-    with a zero diagonal. A point with more features than the adapter's encoder takes
-    is a ``ValueError``.
+    with a zero diagonal, each the mean over ``n_views`` signed feature permutations
+    (default: the adapter's ``n_views``). A point with more features than the adapter's
+    encoder takes is a ``ValueError``.
     """
     from ..model.affinity import affinity_matrices
     from ..model.affinity_files import load_affinity_model
 
     model = load_affinity_model(adapter, loaded)
-    return affinity_matrices(model, list(episodes), batch_size=batch_size)
+    return affinity_matrices(model, list(episodes), batch_size=batch_size, n_views=n_views)

@@ -49,6 +49,9 @@ class AffinitySpec:
         How the points attend to each other: all both ways (the set has no order), or
         each to the points before it only (as in a prompt; measured worse, kept for the
         ablation).
+    n_views : int, default=1
+        Inference only: the affinity is the mean over this many signed permutations of
+        the features of each episode (:mod:`.affinity_views`; training reads one view).
     """
 
     n_layers: int = 9
@@ -58,12 +61,13 @@ class AffinitySpec:
     embedding_dim: int = 64
     prefix: str = "Cluster these points:"
     point_attention: str = "bidirectional"
+    n_views: int = 1
 
     def __post_init__(self):
         if self.point_attention not in POINT_ATTENTION:
             raise ValueError(f"AffinitySpec.point_attention must be one of {POINT_ATTENTION}, "
                              f"got {self.point_attention!r}.")
-        for name in ("n_layers", "max_features", "n_fourier", "encoder_width", "embedding_dim"):
+        for name in ("n_layers", "max_features", "n_fourier", "encoder_width", "embedding_dim", "n_views"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"AffinitySpec.{name} must be an integer >= 1, got {value!r}.")
@@ -259,16 +263,24 @@ def pad_episodes(episodes, max_features, device="cpu"):
     return points.to(device), labels.to(device), mask.to(device)
 
 
-def affinity_matrices(model, episodes, batch_size=16):
+def affinity_matrices(model, episodes, batch_size=16, n_views=None):
     """The affinity matrix (sigmoid of the head's logits, zero diagonal) of each episode's points.
 
-    ``episodes`` is a list of arrays ``X``; returns a list of ``(n, n)`` float64 arrays.
+    ``episodes`` is a list of arrays ``X``; returns a list of symmetric ``(n, n)`` float64
+    arrays. Each is the mean over ``n_views`` (default ``model.spec.n_views``) signed
+    permutations of the episode's features (:func:`.affinity_views.episode_views`), all
+    views batched together.
     """
+    from .affinity_views import episode_views
+
+    n_views = model.spec.n_views if n_views is None else n_views
+    views = [episode_views(X, n_views) for X in episodes]
+    flat = [view for group in views for view in group]
     out = []
     device = model.prefix_embeddings.device
     with torch.no_grad():
-        for start in range(0, len(episodes), batch_size):
-            chunk = episodes[start : start + batch_size]
+        for start in range(0, len(flat), batch_size):
+            chunk = flat[start : start + batch_size]
             points, _, mask = pad_episodes([(X, None) for X in chunk], model.spec.max_features, device)
             embeddings = model(points, mask)
             affinities = torch.sigmoid(model.head.logits(embeddings)).double().cpu().numpy()
@@ -276,4 +288,8 @@ def affinity_matrices(model, episodes, batch_size=16):
                 A = A[: len(X), : len(X)].copy()
                 np.fill_diagonal(A, 0.0)
                 out.append((A + A.T) / 2)
-    return out
+    means, start = [], 0
+    for group in views:
+        means.append(np.mean(out[start : start + len(group)], axis=0))
+        start += len(group)
+    return means

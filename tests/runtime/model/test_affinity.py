@@ -65,6 +65,38 @@ def test_points_are_one_set_without_order(tiny_affinity):
     assert not allowed[0, 1] and not allowed[0, P]  # the prefix is causal and never sees the points
 
 
+def test_views_average_the_affinity_over_signed_feature_permutations(tiny_affinity):
+    from dataclasses import replace
+
+    from sklearn_icc.runtime.model.affinity_views import episode_views, signed_permutations
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(9, 3)) * [1.0, 5.0, 0.2]
+    views = signed_permutations(3, 4)
+    assert len({(tuple(o), tuple(s)) for o, s in views}) == 4 and views[0][0].tolist() == [0, 1, 2]
+    assert all(sorted(o.tolist()) == [0, 1, 2] and set(s.tolist()) <= {1.0, -1.0} for o, s in views)
+    assert len(signed_permutations(2, 100)) == 8  # all of them, no repeats
+    parts = affinity_matrices(tiny_affinity, episode_views(X, 4), n_views=1)
+    (mean,) = affinity_matrices(tiny_affinity, [X], n_views=4)
+    np.testing.assert_allclose(mean, np.mean(parts, axis=0), atol=1e-6)
+    assert not np.allclose(parts[0], parts[1], atol=1e-4)  # the views differ: there is something to average
+    (again,) = affinity_matrices(tiny_affinity, [X], n_views=4)
+    np.testing.assert_array_equal(again, mean)  # fixed views: deterministic
+    (one,) = affinity_matrices(tiny_affinity, [X])
+    np.testing.assert_allclose(one, parts[0], atol=1e-6)  # the spec's default: one view
+    original = tiny_affinity.spec
+    tiny_affinity.spec = replace(original, n_views=4)
+    try:
+        (from_spec,) = affinity_matrices(tiny_affinity, [X])
+    finally:
+        tiny_affinity.spec = original
+    np.testing.assert_allclose(from_spec, mean, atol=1e-6)
+    with pytest.raises(ValueError, match="n_views"):
+        signed_permutations(3, 0)
+    with pytest.raises(ValueError, match="n_views"):
+        AffinitySpec(n_views=0)
+
+
 def test_the_loss_is_lower_for_affinities_that_match_the_clusters(tiny_affinity):
     import torch
 
