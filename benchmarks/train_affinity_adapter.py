@@ -5,13 +5,14 @@
 
 The defaults are the shipped adapter's recipe (its card, ``affinity_adapter.json``,
 records the run): the first 9 layers of the default model, fully fine-tuned, with the
-point encoder and the pairwise head; 6,000 episodes of the paper's grid (k 2-5, d 1-4,
+point encoder and the pairwise head; 20,000 episodes of the paper's grid (k 2-5, d 1-4,
 n 10-50, df 1, 2, 5, 100) in batches of 8; AdamW at 1e-4 (layers) and 1e-3 (new
 parts), 100 warm-up steps then cosine decay; seed 0; 2 threads. It prints the loss and
-the held-out curve (df 1, 1.5, 5) as it goes, writes a checkpoint every 75 steps
+the held-out curve (df 1, 1.5, 5) every 250 steps, writes a checkpoint every 75 steps
 (``--resume`` continues a cut-off run), then stores the layers' changes at rank
-``--rank`` (float16) in ``--out``. 24 minutes for the shipped run on 2 threads (more
-when other jobs share the cores).
+``--rank`` (float16) in ``--out``, with ``--views`` test-time views (4) in its spec.
+31 minutes for the shipped run on 2 threads of a shared machine (about 20 when the
+cores are quiet, at 17 episodes a second).
 ``--random-layers`` trains the control (the same architecture, layers initialised at
 random); ``--lora-rank``, ``--point-attention causal``, ``--layers``, ``--batch-size``
 (with ``--warmup``) and ``--layer-lr`` are the ablations of ``benchmarks/affinity_ablations.py``.
@@ -24,17 +25,22 @@ from sklearn_icc.finetune import AffinitySettings, export_affinity_adapter, trai
 from sklearn_icc.runtime.model.affinity import AffinitySpec
 
 
+VIEWS = 4  # the shipped adapter's test-time views (docs/learned_affinity.rst)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", default="affinity-run", help="the run's folder (checkpoints, state, run.json)")
     parser.add_argument("--out", default=None, help="export the adapter here (e.g. sklearn_icc/adapters/affinity)")
     parser.add_argument("--model", default="default")
-    parser.add_argument("--episodes", type=int, default=6000)
+    parser.add_argument("--episodes", type=int, default=20000)
     parser.add_argument("--layers", type=int, default=9)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--scheduler", default="cosine", choices=("cosine", "constant"))
     parser.add_argument("--rank", type=int, default=112, help="rank of the stored layer changes")
-    parser.add_argument("--eval-every", type=int, default=150)
+    parser.add_argument("--views", type=int, default=VIEWS,
+                        help="test-time views the exported adapter averages (signed feature permutations)")
+    parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--save-every", type=int, default=75)
     parser.add_argument("--minutes", type=float, default=None, help="stop after this long (not deterministic)")
     parser.add_argument("--stop-step", type=int, default=None,
@@ -60,7 +66,7 @@ def main(argv=None):
     run = train_affinity(args.model, args.run, settings=settings, resume=args.resume, overwrite=args.overwrite)
     print(f"trained {run['episodes']} episodes in {run['train_seconds'] / 60:.1f} min", file=sys.stderr)
     if args.out:
-        config = export_affinity_adapter(args.run, args.out, rank=args.rank, model=args.model)
+        config = export_affinity_adapter(args.run, args.out, rank=args.rank, model=args.model, n_views=args.views)
         size = sum(entry["bytes"] for entry in config["files"].values()) / 2**20
         print(f"exported {args.out} (rank {args.rank}, {size:.1f} MB)", file=sys.stderr)
 
