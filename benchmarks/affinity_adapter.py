@@ -69,8 +69,8 @@ def scores(y, labels):
     return clustering_accuracy(y, labels), adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels)
 
 
-def adapter_labels(adapter, loaded, episodes, k):
-    affinities = learned_affinities([X for X in episodes], adapter, loaded)
+def adapter_labels(adapter, loaded, episodes, k, n_views=None):
+    affinities = learned_affinities([X for X in episodes], adapter, loaded, n_views=n_views)
     return [spectral_labels(A, k, random_state=0) for A in affinities]
 
 
@@ -225,8 +225,7 @@ def views(adapter, loaded, n_episodes, counts=(1, 2, 4, 8), repeats=10):
     for count in counts:
         cells = []
         for df, episodes in data.items():
-            affinities = learned_affinities([X for X, _ in episodes], adapter, loaded, n_views=count)
-            labels = [spectral_labels(A, 3, random_state=0) for A in affinities]
+            labels = adapter_labels(adapter, loaded, [X for X, _ in episodes], 3, n_views=count)
             cells.append("{:.3f} / {:.3f}".format(*np.mean([scores(y, l)[:2] for (_, y), l in zip(episodes, labels)], axis=0)))
         times = []
         for _ in range(repeats):

@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import cross_val_score
 
+from sklearn_icc.cluster._conditioned import ReadingDesign, design_features
 from sklearn_icc.data import load_support_messages
 from sklearn_icc.runtime import load_model
 from sklearn_icc.runtime.capture.conditioned import read_texts
@@ -41,10 +42,10 @@ WORDINGS = {  # name: (condition, question style)
 }
 
 
-def unit_centred(S):
-    v = S.astype(np.float64)
-    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    return v - v.mean(axis=0)
+def answer_features(states, layer):
+    """The estimator's features of one answer-position layer (unit rows, centred)."""
+    n_states = states["prompt"].shape[1]
+    return design_features(states, ReadingDesign(f"layer-{layer}", ("prompt",), (layer,)), n_states)[0]
 
 
 def main():
@@ -61,9 +62,8 @@ def main():
         for name, (condition, style) in WORDINGS.items():
             start = time.perf_counter()
             r = read_texts(loaded, texts, condition, style=style)
-            S = r.states["prompt"]
-            aris = [adjusted_rand_score(urgency, KMeans(2, n_init=10, random_state=0).fit_predict(unit_centred(S[:, i])))
-                    for i in range(S.shape[1])]
+            aris = [adjusted_rand_score(urgency, KMeans(2, n_init=10, random_state=0).fit_predict(answer_features(r.states, i)))
+                    for i in range(r.states["prompt"].shape[1])]
             best = int(np.argmax(aris))
             answers = ", ".join(f"{a!r} x{c}" for a, c in Counter(r.answers).most_common(3))
             print(f"| {name} | {best} | {aris[best]:.2f} | {min(aris):.2f} to {max(aris):.2f} | {answers} |"
