@@ -113,9 +113,13 @@ QUESTIONS = {
     "what_is": "What is the {condition} of this text? Answer with one word.",
     "tell_me": "Tell me {condition}. Answer with one word.",
     "classify": "Classify this text by {condition}. Answer with one word.",
+    "says_about": "What does this text say about {condition}? Answer with one word.",
 }
 #: ``"auto"``: ``"tell_me"`` for a condition worded as a clause ("how the writer feels"),
-#: else ``"what_is"`` (measured in ``benchmarks/conditioned_design.py``).
+#: else ``"what_is"`` (measured in ``benchmarks/conditioned_design.py``). ``"says_about"``
+#: partitions some clauses better (the support messages' "how the writer feels" 0.88
+#: against 0.74) but its answers describe the text ("This text is an example of a
+#: rhetorical question"), so the clusters' names say nothing: not the default.
 DEFAULT_QUESTION = "auto"
 _CLAUSE = re.compile(r"^(?:how|what|which|who|whom|whose|whether|where|when|why|if)\b", re.IGNORECASE)
 

@@ -24,6 +24,20 @@ def test_rewordings_name_the_same_condition(given, expected):
     assert normalise_condition(given) == expected
 
 
+@pytest.mark.parametrize("condition, asked", [
+    ("sentiment", "What is the sentiment of this text? Answer with one word."),
+    ("how the writer feels", "Tell me how the writer feels. Answer with one word."),
+    ("which product it is about", "Tell me which product it is about. Answer with one word."),
+    (None, "What is the topic of this text? Answer with one word."),
+])
+def test_clauses_and_nouns_get_their_own_question(condition, asked):
+    assert question(condition) == asked
+    assert question("how the writer feels", "says_about") == (
+        "What does this text say about how the writer feels? Answer with one word.")
+    with pytest.raises(ValueError, match="style must be 'auto' or one of"):
+        question("sentiment", "shout")
+
+
 @pytest.mark.parametrize("bad", ["", "   ", "\n\t", " . "])
 def test_an_empty_condition_is_a_value_error(bad):
     with pytest.raises(ValueError, match="condition is empty or whitespace"):
