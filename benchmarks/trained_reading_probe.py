@@ -65,8 +65,9 @@ def write_messages(loaded, per_subject):
 def train(loaded, rows, steps, seed=0):
     """The LoRA-trained model, merged (see the module docstring)."""
     import torch
-    from peft import LoraConfig, get_peft_model
 
+    from sklearn_icc.finetune.config import LoraSettings
+    from sklearn_icc.finetune.training import add_lora
     from sklearn_icc.runtime.prompts.plain_text import plain_ids, template_ids
     from sklearn_icc.runtime.prompts.questions import build_question_prompt
 
@@ -74,11 +75,9 @@ def train(loaded, rows, steps, seed=0):
     prompt = build_question_prompt(tokenizer, "urgency")
     end = template_ids(tokenizer, "<|im_end|>")
     examples = [(prompt.ids(plain_ids(tokenizer, row["text"])), plain_ids(tokenizer, row["value"]) + end) for row in rows]
-    torch.manual_seed(seed)
     rng = random.Random(seed)
     loaded.model.train()
-    model = get_peft_model(loaded.model, LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, task_type="CAUSAL_LM",
-                                                     target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
+    model = add_lora(loaded.model, LoraSettings(r=8, alpha=16, dropout=0.0), seed=seed)  # the attention projections
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-4)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     start = time.perf_counter()

@@ -1,5 +1,7 @@
 from collections import Counter
 
+import pytest
+
 from sklearn_icc.data import load_topic_sentiment_texts
 from sklearn_icc.cluster._texts import validate_texts
 
@@ -21,43 +23,32 @@ def test_the_shipped_file_states_its_licence():
     assert any("CC0-1.0" in line for line in head)
 
 
-def test_support_messages_are_fully_crossed_and_distinct():
-    from sklearn_icc.data import load_support_messages
+CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classes of each labeling)
+    "load_support_messages": ("support_messages.csv", 72, 18, 4, [
+        ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
+    "load_travel_reviews": ("travel_reviews.csv", 60, 12, 5, [
+        ["hotel", "museum", "restaurant"], ["negative", "positive"], ["business", "family"]]),
+}
 
-    texts, product, emotion, urgency = load_support_messages()
-    assert len(texts) == len(set(texts)) == len(product) == len(emotion) == len(urgency) == 72
-    assert validate_texts(texts) == texts
-    cells = Counter(zip(product, emotion, urgency))
-    assert len(cells) == 18 and set(cells.values()) == {4}
-    assert sorted(set(product)) == ["bicycle", "coffee machine", "phone"]
-    assert sorted(set(emotion)) == ["angry", "happy", "worried"]
-    assert sorted(set(urgency)) == ["routine", "urgent"]
+
+@pytest.mark.parametrize("loader", sorted(CROSSED_SETS))
+def test_labelled_sets_are_fully_crossed_distinct_and_licensed(loader):
     from importlib import resources
 
-    head = resources.files("sklearn_icc.data").joinpath("support_messages.csv").read_text().splitlines()[:3]
-    assert any("CC0-1.0" in line for line in head)
+    from sklearn_icc import data
 
-
-def test_travel_reviews_are_fully_crossed_and_distinct():
-    from importlib import resources
-
-    from sklearn_icc.data import load_travel_reviews
-
-    texts, place, sentiment, traveller = load_travel_reviews()
-    assert len(texts) == len(set(texts)) == len(place) == len(sentiment) == len(traveller) == 60
+    file, n, n_cells, per_cell, classes = CROSSED_SETS[loader]
+    texts, *labelings = getattr(data, loader)()
+    assert len(texts) == len(set(texts)) == n and all(len(y) == n for y in labelings)
     assert validate_texts(texts) == texts
-    cells = Counter(zip(place, sentiment, traveller))
-    assert len(cells) == 12 and set(cells.values()) == {5}
-    assert sorted(set(place)) == ["hotel", "museum", "restaurant"]
-    assert sorted(set(sentiment)) == ["negative", "positive"]
-    assert sorted(set(traveller)) == ["business", "family"]
-    head = resources.files("sklearn_icc.data").joinpath("travel_reviews.csv").read_text().splitlines()[:3]
+    cells = Counter(zip(*labelings))
+    assert len(cells) == n_cells and set(cells.values()) == {per_cell}
+    assert [sorted(set(y)) for y in labelings] == classes
+    head = resources.files("sklearn_icc.data").joinpath(file).read_text().splitlines()[:3]
     assert any("CC0-1.0" in line for line in head)
 
 
 def test_a_malformed_shipped_table_is_refused():
-    import pytest
-
     from sklearn_icc import data
 
     with pytest.raises(ValueError, match="travel_reviews.csv is malformed: expected the columns text, place"):
