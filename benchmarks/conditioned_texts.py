@@ -57,16 +57,25 @@ CONDITIONS = {
         "sentiment": "sentiment", "how the writer feels": "sentiment",
         "traveller": "traveller", "who is travelling": "traveller",
     },
+    "friends": {  # held out: written before the clause question was measured on it, never tuned on
+        "subject": "subject", "what the message is about": "subject",
+        "emotion": "emotion", "how the writer feels": "emotion",
+        "request": "request", "whether the writer asks for help": "request",
+    },
 }
 METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "tfidf-kmeans", "minilm-kmeans", "minilm-hdbscan")
 
 
 def load(name):
-    from sklearn_icc.data import load_support_messages, load_topic_sentiment_texts, load_travel_reviews
+    from sklearn_icc.data import (load_friend_messages, load_support_messages, load_topic_sentiment_texts,
+                                  load_travel_reviews)
 
     if name == "topic_sentiment":
         texts, topic, sentiment = load_topic_sentiment_texts()
         return texts, {"topic": topic, "sentiment": sentiment}
+    if name == "friends":
+        texts, subject, emotion, request = load_friend_messages()
+        return texts, {"subject": subject, "emotion": emotion, "request": request}
     if name == "travel":
         texts, place, sentiment, traveller = load_travel_reviews()
         return texts, {"place": place, "sentiment": sentiment, "traveller": traveller}

@@ -26,6 +26,8 @@ def test_the_shipped_file_states_its_licence():
 CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classes of each labeling)
     "load_support_messages": ("support_messages.csv", 72, 18, 4, [
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
+    "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
+        ["car", "garden", "pet"], ["excited", "sad", "scared"], ["help", "news"]]),
     "load_travel_reviews": ("travel_reviews.csv", 60, 12, 5, [
         ["hotel", "museum", "restaurant"], ["negative", "positive"], ["business", "family"]]),
 }
