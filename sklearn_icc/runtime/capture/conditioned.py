@@ -109,7 +109,9 @@ def answer_word_start(tokenizer, ids):
 
 _FILLER = frozenset("a an the this that these those its it's my our your their his her very quite mostly "
                     "overall generally rather somewhat more most i i'm we you he she they it writer author "
-                    "feeling feels feel is are was be being".split())
+                    "feeling feels feel is are was be being "
+                    # degree and quantity phrases before the word: "a bit upset", "a sense of pride"
+                    "bit little lot sense mix kind sort of too so".split())
 
 
 def answer_word(answer):

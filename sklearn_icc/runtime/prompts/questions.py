@@ -114,12 +114,15 @@ QUESTIONS = {
     "tell_me": "Tell me {condition}. Answer with one word.",
     "classify": "Classify this text by {condition}. Answer with one word.",
     "says_about": "What does this text say about {condition}? Answer with one word.",
+    "tell_me_in_text": "Tell me {condition} in this text. Answer with one word.",
 }
-#: ``"auto"``: ``"tell_me"`` for a condition worded as a clause ("how the writer feels"),
-#: else ``"what_is"`` (measured in ``benchmarks/conditioned_design.py``). ``"says_about"``
-#: partitions some clauses better (the support messages' "how the writer feels" 0.88
-#: against 0.74) but its answers describe the text ("This text is an example of a
-#: rhetorical question"), so the clusters' names say nothing: not the default.
+#: ``"auto"``: ``"tell_me_in_text"`` for a condition worded as a clause ("how the writer
+#: feels"), else ``"what_is"`` (measured in ``benchmarks/conditioned_design.py`` and
+#: ``docs/texts.rst``: against ``"tell_me"``, the support messages' "how the writer feels"
+#: 0.74 -> 0.96 and the travel reviews' "who is travelling" 0.87 -> 1.00, the other clauses
+#: measured equal). ``"says_about"`` partitions some clauses well too, but its answers
+#: describe the text ("This text is an example of a rhetorical question"), so the
+#: clusters' names say nothing: not the default.
 DEFAULT_QUESTION = "auto"
 _CLAUSE = re.compile(r"^(?:how|what|which|who|whom|whose|whether|where|when|why|if)\b", re.IGNORECASE)
 
@@ -133,11 +136,11 @@ def question(condition, style=DEFAULT_QUESTION):
     >>> question("sentiment")
     'What is the sentiment of this text? Answer with one word.'
     >>> question("how the writer feels")
-    'Tell me how the writer feels. Answer with one word.'
+    'Tell me how the writer feels in this text. Answer with one word.'
     """
     condition = condition or GENERIC_CONDITION
     if style == "auto":
-        style = "tell_me" if _CLAUSE.match(condition) else "what_is"
+        style = "tell_me_in_text" if _CLAUSE.match(condition) else "what_is"
     if style not in QUESTIONS:
         raise ValueError(f"style must be 'auto' or one of {sorted(QUESTIONS)}, got {style!r}.")
     return QUESTIONS[style].format(condition=condition)

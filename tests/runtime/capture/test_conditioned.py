@@ -59,6 +59,9 @@ def test_identical_texts_read_identically(tiny_loaded):
 
 
 @pytest.mark.parametrize("answer, word", [("The sentiment of this text is positive.", "positive"),
-                                          ('Topic: "Travel"', "travel"), ("Negative", "negative"), ("", "")])
+                                          ('Topic: "Travel"', "travel"), ("Negative", "negative"), ("", ""),
+                                          ("The writer feels a sense of pride in", "pride"),
+                                          ("The writer is feeling a bit overwhelmed.", "overwhelmed"),
+                                          ("This text is quite urgent, as it", "urgent")])
 def test_answer_word_takes_the_word_after_the_opener(answer, word):
     assert answer_word(answer) == word

@@ -26,8 +26,8 @@ def test_rewordings_name_the_same_condition(given, expected):
 
 @pytest.mark.parametrize("condition, asked", [
     ("sentiment", "What is the sentiment of this text? Answer with one word."),
-    ("how the writer feels", "Tell me how the writer feels. Answer with one word."),
-    ("which product it is about", "Tell me which product it is about. Answer with one word."),
+    ("how the writer feels", "Tell me how the writer feels in this text. Answer with one word."),
+    ("which product it is about", "Tell me which product it is about in this text. Answer with one word."),
     (None, "What is the topic of this text? Answer with one word."),
 ])
 def test_clauses_and_nouns_get_their_own_question(condition, asked):
