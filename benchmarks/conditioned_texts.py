@@ -1,9 +1,10 @@
 """Cluster texts by what the user asks: the condition x labeling ARI matrix, per method.
 
 On the labelled data sets of the package (128 topic/sentiment texts, 72 support
-messages labelled by product, emotion and urgency, and the held-out 60 travel reviews
-labelled by place, sentiment and traveller, on which nothing was tuned), every condition in ``CONDITIONS``
-(rewordings included) is asked of
+messages labelled by product, emotion and urgency, and two held-out sets: 60 travel
+reviews labelled by place, sentiment and traveller, and 72 messages to a friend labelled
+by subject, emotion and request), every condition in ``CONDITIONS`` (rewordings
+included) is asked of
 
 - ``asc-conditioned``: ``AttentionSpectralClustering(k, condition=c)`` with default
   settings (each text read on its own under the condition's question);

@@ -121,6 +121,23 @@ def test_readout_takes_kmeans_where_the_spectral_partition_is_worse():
     assert readout_labels(F[:3], affinity_from_features(F[:3]), 3, np.random.RandomState(0))[1] == "spectral"
 
 
+def test_readout_restarts_keep_the_partition_with_the_largest_silhouette():
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(3)
+    F = rng.normal(size=(40, 6))  # no clear clusters: runs disagree
+    A = affinity_from_features(F)
+    U = F / np.linalg.norm(F, axis=1, keepdims=True)
+    silhouettes = []
+    for n_restarts in (1, 5):
+        labels, readout = readout_labels(F, A, 3, np.random.RandomState(0), n_restarts=n_restarts)
+        assert readout in ("spectral", "kmeans") and labels.dtype == np.int64 and set(labels) == {0, 1, 2}
+        silhouettes.append(silhouette_score(U, labels, metric="cosine"))
+    assert silhouettes[1] >= silhouettes[0]  # the five restarts include the one run's seed
+    again, _ = readout_labels(F, A, 3, np.random.RandomState(0))
+    assert np.array_equal(again, readout_labels(F, A, 3, np.random.RandomState(0))[0])  # seeded: reproducible
+
+
 @pytest.mark.default_model
 def test_default_model_clusters_the_same_texts_two_ways():
     from sklearn.metrics import adjusted_rand_score

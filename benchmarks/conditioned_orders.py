@@ -1,0 +1,65 @@
+"""How much the conditioned reading's partition depends on the order of the texts.
+
+Each text is read on its own, so the reading does not depend on the order; the
+partition (spectral clustering or spherical k-means, :func:`readout_labels`) can. Every
+condition of ``conditioned_texts.CONDITIONS`` is read once (default model, default
+settings), then partitioned for ``--orders`` seeded permutations of the texts, with
+``--restarts`` restarts of each readout (the estimators' default is
+:data:`~sklearn_icc.cluster._conditioned.N_RESTARTS`; 1 is the readout before restarts).
+Prints the median, lowest and highest ARI against the labeling the condition names::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_orders.py --restarts 1 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from conditioned_texts import CONDITIONS, load
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    parser.add_argument("--orders", type=int, default=10)
+    parser.add_argument("--restarts", type=int, nargs="+", default=[1, 5])
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.cluster._by_condition import read
+    from sklearn_icc.cluster._conditioned import CANDIDATES, choose_design, readout_labels
+    from sklearn_icc.runtime.prompts.questions import check_condition, condition_kind
+
+    estimator = AttentionSpectralClustering(2, condition="topic")
+    loaded = estimator._model_spec().load()
+    print("| data | condition | " + " | ".join(f"{r} restart(s): median / min / max" for r in args.restarts) + " |")
+    print("|---|---|" + "---|" * len(args.restarts))
+    for data in args.data:
+        texts, labels = load(data)
+        for condition, target in CONDITIONS[data].items():
+            k = len(np.unique(labels[target]))
+            estimator.condition = condition
+            reading, n_states = read(estimator, loaded, texts)
+            kind = condition_kind(check_condition(condition))
+            cells = []
+            for restarts in args.restarts:
+                scores = []
+                for seed in range(args.orders):
+                    order = np.random.default_rng(seed).permutation(len(texts))
+                    states = {slot: v[order] for slot, v in reading.states.items()}
+                    _, F, _, A, _ = choose_design(states, n_states, k, 10, CANDIDATES[kind], held=reading.layers)
+                    found, _ = readout_labels(F, A, k, np.random.RandomState(0), n_restarts=restarts)
+                    scores.append(adjusted_rand_score(labels[target][order], found))
+                cells.append(f"{np.median(scores):.2f} / {np.min(scores):.2f} / {np.max(scores):.2f}")
+            print(f"| {data} | {condition} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    main()
+    print(f"\n({time.perf_counter() - t0:.0f} s)")
