@@ -3,20 +3,9 @@
 import numpy as np
 import pytest
 
-from .vllm_support import agreement, inprocess_reference, require_vllm, run_reference, table1_episodes
+from .vllm_support import agreement, inprocess_reference, run_reference
 
 pytestmark = pytest.mark.default_model
-
-
-@pytest.fixture(scope="module")
-def episodes():
-    require_vllm()
-    return table1_episodes()
-
-
-@pytest.fixture(scope="module")
-def reference(episodes, tmp_path_factory):
-    return inprocess_reference(episodes, tmp_path_factory.mktemp("reference"))
 
 
 def test_vllm_prompts_are_the_in_process_prompts(episodes, reference):

@@ -8,7 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from .vllm_support import ROOT, agreement, inprocess_reference, require_vllm, table1_episodes
+from .vllm_support import ROOT, agreement, require_vllm
 
 pytestmark = pytest.mark.default_model
 
@@ -56,16 +56,6 @@ def server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="module")
-def episodes():
-    return table1_episodes()
-
-
-@pytest.fixture(scope="module")
-def reference(episodes, tmp_path_factory):
-    return inprocess_reference(episodes, tmp_path_factory.mktemp("reference"))
 
 
 def test_url_engine_fits_the_served_default_model(server, episodes):
