@@ -192,8 +192,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     reading_, readout_, reading_scores_, embedding_, answers_, cluster_names_
         Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`):
         the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
-        candidate design's eigengap, each text's features, its one-word answer, and
-        each cluster's name from those answers.
+        candidate design's eigengap, each text's features, its one-word answer (in a
+        large fit only the texts nearest each cluster's centre are asked; the others
+        are ``""``), and each cluster's name from those answers.
 
     See Also
     --------

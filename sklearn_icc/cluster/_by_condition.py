@@ -13,12 +13,13 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..runtime.capture.conditioned import answer_word, read_texts
+from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
 from ..runtime.prompts.questions import check_condition, condition_kind
 from ..runtime.spec import is_texts
 from ._affinity import eigengap_score
 from ._conditioned import (
     affinity_from_features,
+    central_texts,
     cluster_names,
     conditioned_partition,
     design_features,
@@ -32,6 +33,27 @@ def reads_condition(estimator, X):
     return estimator.condition is not None and estimator.image_encoder is None and is_texts(X)
 
 
+#: Texts asked per cluster for its name in a large fit (:func:`answers_every_text`).
+NAMED_PER_CLUSTER = 16
+
+
+def answers_every_text(n_texts, n_clusters):
+    """Whether a fit of ``n_texts`` into at most ``n_clusters`` asks every text for its answer
+    in the one reading, or reads without answers and then asks only the
+    :data:`NAMED_PER_CLUSTER` texts nearest each cluster's centre. The greedy answer costs
+    about half a text's reading (``benchmarks/conditioned_speed.py --compare``), so
+    re-reading ``NAMED_PER_CLUSTER * n_clusters`` texts with their answers costs less than
+    answering all of them once ``n_texts`` is over three times that.
+
+    Examples
+    --------
+    >>> from sklearn_icc.cluster._by_condition import answers_every_text
+    >>> answers_every_text(72, 3), answers_every_text(1000, 4)
+    (True, False)
+    """
+    return n_texts <= 3 * NAMED_PER_CLUSTER * n_clusters
+
+
 FITTED = ("reading_", "readout_", "reading_scores_", "reading_center_", "embedding_", "answers_", "cluster_names_")
 
 
@@ -42,14 +64,16 @@ def forget_reading(estimator):
             delattr(estimator, name)
 
 
-def read(estimator, loaded, texts, *, stacklevel=4):
+def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, warn=True, stacklevel=4):
     """The conditioned reading of ``texts`` under ``estimator.condition``, only the layers
-    the candidate designs use kept; warns how many texts were cut."""
+    the candidate designs use kept (or ``layers``); ``answer_tokens`` greedy answer tokens
+    per text (0: none, for features only); warns how many texts were cut."""
     condition = check_condition(estimator.condition, loaded.tokenizer)
     n_states = loaded.model.config.num_hidden_layers + 1
-    layers = wanted_layers(n_states)
-    reading = read_texts(loaded, list(texts), condition, layers=layers, max_text_tokens=estimator.max_text_tokens)
-    if reading.n_cut:
+    layers = wanted_layers(n_states) if layers is None else layers
+    reading = read_texts(loaded, list(texts), condition, layers=layers, answer_tokens=answer_tokens,
+                         max_text_tokens=estimator.max_text_tokens)
+    if reading.n_cut and warn:
         warnings.warn(
             f"Cut {reading.n_cut} of the {len(texts)} texts to their first max_text_tokens="
             f"{estimator.max_text_tokens} tokens; raise max_text_tokens (or set None) to keep more of them.",
@@ -61,12 +85,22 @@ def read(estimator, loaded, texts, *, stacklevel=4):
 def fit_conditioned(estimator, X):
     """Fit ``estimator`` on texts ``X`` by the conditioned reading; return it."""
     loaded = estimator._model_spec().load()
-    reading, n_states = read(estimator, loaded, X)
+    texts = list(X)
+    every = answers_every_text(len(texts), estimator.n_clusters or estimator.max_clusters)
+    reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0)
     random_state = check_random_state(estimator.random_state)
     labels, k, design, F, center, A, scores, readout = conditioned_partition(
         reading.states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers,
         kind=condition_kind(check_condition(estimator.condition)))
-    words = [answer_word(answer) for answer in reading.answers]
+    if every:
+        words = [answer_word(answer) for answer in reading.answers]
+    else:  # a large fit: the texts nearest each cluster's centre are asked, and name it
+        asked = central_texts(F, labels, k, NAMED_PER_CLUSTER)
+        answered, _ = read(estimator, loaded, [texts[i] for i in asked], answer_tokens=DEFAULT_ANSWER_TOKENS,
+                           layers=(n_states - 1,), warn=False)
+        words = [""] * len(texts)
+        for i, answer in zip(asked, answered.answers):
+            words[i] = answer_word(answer)
     estimator.labels_ = np.asarray(labels, dtype=np.int64)
     estimator.n_clusters_ = int(k)
     estimator.affinity_matrix_ = A

@@ -162,6 +162,30 @@ def cluster_names(words, labels, n_clusters):
     return [names.get(c, f"{best[c]} ({c})" if c in best else "") for c in range(n_clusters)]
 
 
+def central_texts(F, labels, n_clusters, per_cluster):
+    """Indices of each cluster's ``per_cluster`` rows nearest its centre (the largest cosine
+    to the mean of its unit rows), in increasing order: the texts asked for the clusters'
+    names in a large fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster._conditioned import central_texts
+    >>> F = np.array([[1.0, 0.0], [1.0, 0.2], [1.0, -0.9], [0.0, 1.0], [-0.8, 1.0]])
+    >>> central_texts(F, np.array([0, 0, 0, 1, 1]), 2, 1)
+    array([0, 3])
+    """
+    norms = np.linalg.norm(F, axis=1, keepdims=True)
+    U = F / np.where(norms > 0, norms, 1.0)
+    chosen = []
+    for c in range(n_clusters):
+        members = np.flatnonzero(labels == c)
+        if len(members):
+            near = U[members] @ U[members].mean(axis=0)
+            chosen.extend(members[np.argsort(-near, kind="stable")[:per_cluster]])
+    return np.sort(np.asarray(chosen, dtype=np.int64))
+
+
 READOUTS = ("spectral", "kmeans")
 #: Restarts of each readout (each with its own seed): the partition with the largest
 #: silhouette of all is kept.
@@ -246,5 +270,6 @@ def proba_from_features(F_new, F_fit, labels, n_clusters):
     return np.where(totals > 0, to_clusters / np.where(totals > 0, totals, 1), 1.0 / n_clusters)
 
 
-__all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "choose_design", "cluster_names",
+__all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "central_texts",
+           "choose_design", "cluster_names",
            "conditioned_partition", "design_features", "eigengap_score", "proba_from_features", "readout_labels"]

@@ -11,6 +11,7 @@ from sklearn_icc.cluster._conditioned import (
     CANDIDATES,
     DESIGNS,
     affinity_from_features,
+    central_texts,
     choose_design,
     cluster_names,
     READOUTS,
@@ -36,6 +37,44 @@ def test_fit_reads_the_condition_and_names_clusters(tiny_model):
     assert np.isfinite(asc.score(TEXTS))
     clone = pickle.loads(pickle.dumps(asc))
     np.testing.assert_array_equal(clone.predict(TEXTS[:3]), asc.predict(TEXTS[:3]))
+
+
+def test_a_large_fit_asks_only_the_central_texts_for_the_names(tiny_model, monkeypatch):
+    from sklearn_icc.cluster import _by_condition
+
+    calls = []
+    real = _by_condition.read_texts
+
+    def spy(loaded, texts, condition, **kwargs):
+        calls.append((len(texts), kwargs["answer_tokens"]))
+        return real(loaded, texts, condition, **kwargs)
+
+    monkeypatch.setattr(_by_condition, "read_texts", spy)
+    monkeypatch.setattr(_by_condition, "NAMED_PER_CLUSTER", 10**6)
+    every = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(TEXTS)
+    assert calls == [(8, 10)] and all(isinstance(w, str) for w in every.answers_)
+    monkeypatch.setattr(_by_condition, "NAMED_PER_CLUSTER", 1)  # 8 texts > 3 * 1 * 2: a large fit
+    calls.clear()
+    central = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(TEXTS)
+    assert calls == [(8, 0), (2, 10)]  # all read without answers, then 1 per cluster with them
+    np.testing.assert_array_equal(central.labels_, every.labels_)
+    np.testing.assert_allclose(central.embedding_, every.embedding_, atol=1e-6)
+    asked = central_texts(central.embedding_, central.labels_, 2, 1)
+    assert len(asked) == 2 and set(central.labels_[asked]) == {0, 1}
+    unasked = np.setdiff1d(np.arange(len(TEXTS)), asked)
+    assert list(central.answers_[asked]) == list(every.answers_[asked])  # each text's answer as when all asked
+    assert all(w == "" for w in central.answers_[unasked])
+    assert central.cluster_names_ == cluster_names(list(central.answers_), central.labels_, 2)
+    calls.clear()
+    central.predict_proba(TEXTS[:3])
+    assert calls == [(3, 0)]  # features of new texts need no answer
+
+
+def test_central_texts_are_the_nearest_to_each_centre():
+    F = np.array([[1.0, 0.3], [1.0, 0.0], [1.0, -0.3], [0.3, 1.0], [0.0, 1.0], [-0.3, 1.0], [1.0, 1.0]])
+    labels = np.array([0, 0, 0, 1, 1, 1, 2])
+    assert list(central_texts(F, labels, 4, 1)) == [1, 4, 6]  # no row for the empty cluster 3
+    assert list(central_texts(F, labels, 3, 10)) == list(range(7))  # small clusters give every row
 
 
 def test_unknown_k_comes_from_the_eigengap(tiny_model):

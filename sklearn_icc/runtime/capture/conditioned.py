@@ -8,9 +8,12 @@ tokens seeing the prefix and themselves only (causal attention; the padding come
 them and is masked for the answer steps). Texts are sorted by length and batched under
 a token budget, so one long text does not pad every row to its length.
 
-Two slots are read at every layer: ``"prompt"``, the last prompt token (where the
-model is about to answer), and ``"answer"``, the model's own first answer token, fed
-back greedily. The greedy answer (a few tokens) is kept as each text's word.
+Three slots are read at every layer: ``"prompt"``, the last prompt token (where the
+model is about to answer), ``"text"``, the mean over the text's own tokens, and, when
+answer tokens are asked for, ``"answer"``, the state that predicts the answer's word
+after the model's own greedy opener. The greedy answer (a few tokens) is kept as each
+text's word. ``answer_tokens=0`` reads no answer: no greedy step, no ``"answer"`` slot,
+which is all that features for new texts need (the answers only name clusters).
 """
 
 from __future__ import annotations
@@ -145,8 +148,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
         Checked and normalised (:func:`~sklearn_icc.runtime.prompts.questions.check_condition`).
     layers : sequence of int or None, default=None
         Hidden-state indices to keep (0 = embeddings, ``n_layers`` = final); ``None`` keeps all.
-    answer_tokens : int, default=4
-        Greedy answer tokens generated per text (at least 1: the ``"answer"`` slot).
+    answer_tokens : int, default=10
+        Greedy answer tokens generated per text; 0 generates none (``answers`` are then
+        empty strings and ``states`` has no ``"answer"`` slot).
     max_text_tokens : int or None, default=128
         Texts are cut to this many tokens first.
     token_budget : int, default=2048
@@ -156,6 +160,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     import torch
 
     model, tokenizer = loaded.model, loaded.tokenizer
+    if isinstance(answer_tokens, bool) or not isinstance(answer_tokens, (int, np.integer)) or answer_tokens < 0:
+        raise ValueError(f"answer_tokens must be an int >= 0, got {answer_tokens!r}.")
+    n_steps = int(answer_tokens)
     start = time.perf_counter()
     texts, n_cut = cut_texts(texts, tokenizer, max_text_tokens)
     prompt = build_question_prompt(tokenizer, condition, layout, style)
@@ -169,7 +176,8 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                          f"context window of {loaded.context_length}; lower max_text_tokens.")
     n_states = model.config.num_hidden_layers + 1
     keep = list(range(n_states)) if layers is None else [int(l) for l in layers]
-    states = {slot: np.zeros((len(texts), len(keep), model.config.hidden_size), dtype=np.float32) for slot in SLOTS}
+    slots = SLOTS if n_steps else tuple(slot for slot in SLOTS if slot != "answer")
+    states = {slot: np.zeros((len(texts), len(keep), model.config.hidden_size), dtype=np.float32) for slot in slots}
     answers = [[] for _ in texts]
     kept_steps = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
@@ -197,11 +205,13 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             text_mask = text_mask.to(loaded.device)
             picked = torch.stack([torch.einsum("bt,btd->bd", text_mask, out.hidden_states[l].float()) for l in keep], dim=1)
             states["text"][batch] = check_finite(picked, "text hidden states", model).cpu().numpy()
+            if not n_steps:
+                continue
             token = model.lm_head(out.last_hidden_state[at, last]).argmax(-1)
             position = torch.as_tensor(n_prefix + lengths[batch])
             done = torch.zeros(len(batch), dtype=torch.bool)
-            steps = np.zeros((len(batch), max(1, answer_tokens), len(keep), model.config.hidden_size), np.float32)
-            for step in range(max(1, answer_tokens)):
+            steps = np.zeros((len(batch), n_steps, len(keep), model.config.hidden_size), np.float32)
+            for step in range(n_steps):
                 for r, i in enumerate(batch):
                     if not done[r]:
                         if int(token[r]) in stop_ids:
@@ -224,7 +234,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             if keep_steps:
                 kept_steps.append((batch, steps))
     words = [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in answers]
-    if keep_steps:
+    if keep_steps and kept_steps:
         states["steps"] = np.zeros((len(texts), *kept_steps[0][1].shape[1:]), np.float32)
         for batch, steps in kept_steps:
             states["steps"][batch] = steps

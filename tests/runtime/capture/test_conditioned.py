@@ -22,6 +22,21 @@ def test_a_batch_reads_each_text_as_alone(tiny_loaded):
         assert alone.answers[0] == together.answers[i]
 
 
+def test_no_answer_tokens_reads_the_same_states_without_answers(tiny_loaded):
+    with_answers = read_texts(tiny_loaded, TEXTS, "topic", answer_tokens=3)
+    without = read_texts(tiny_loaded, TEXTS, "topic", answer_tokens=0)
+    assert set(without.states) == {"prompt", "text"} and without.answers == [""] * len(TEXTS)
+    for slot in without.states:
+        np.testing.assert_allclose(without.states[slot], with_answers.states[slot], atol=1e-5)
+    assert "answer" in with_answers.states
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_answer_tokens_must_be_a_count(tiny_loaded, bad):
+    with pytest.raises(ValueError, match="answer_tokens must be an int >= 0"):
+        read_texts(tiny_loaded, TEXTS[:2], "topic", answer_tokens=bad)
+
+
 def test_keep_steps_returns_every_answer_step(tiny_loaded):
     reading = read_texts(tiny_loaded, TEXTS[:3], "topic", answer_tokens=2, keep_steps=True, layers=[0, 2])
     assert reading.states["steps"].shape == (3, 2, 2, 32) and reading.layers == (0, 2)
