@@ -40,10 +40,11 @@ NAMED_PER_CLUSTER = 16
 def answers_every_text(n_texts, n_clusters):
     """Whether a fit of ``n_texts`` into at most ``n_clusters`` asks every text for its answer
     in the one reading, or reads without answers and then asks only the
-    :data:`NAMED_PER_CLUSTER` texts nearest each cluster's centre. The greedy answer costs
-    about half a text's reading (``benchmarks/conditioned_speed.py --compare``), so
-    re-reading ``NAMED_PER_CLUSTER * n_clusters`` texts with their answers costs less than
-    answering all of them once ``n_texts`` is over three times that.
+    :data:`NAMED_PER_CLUSTER` texts nearest each cluster's centre. The greedy answers cost
+    about as much as the reading itself (43 s per 1,000 texts each on 2 threads,
+    ``benchmarks/conditioned_speed.py --compare``), so re-reading
+    ``NAMED_PER_CLUSTER * n_clusters`` texts with their answers costs less than answering
+    all of them once ``n_texts`` is over twice that; the rule asks for three times.
 
     Examples
     --------
