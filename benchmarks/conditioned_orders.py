@@ -4,9 +4,12 @@ Each text is read on its own, so the reading does not depend on the order; the
 partition (spectral clustering or spherical k-means, :func:`readout_labels`) can. Every
 condition of ``conditioned_texts.CONDITIONS`` is read once (default model, default
 settings), then partitioned for ``--orders`` seeded permutations of the texts, with
-``--restarts`` restarts of each readout (the estimators' default is
-:data:`~sklearn_icc.cluster._conditioned.N_RESTARTS`; 1 is the readout before restarts).
-Prints the median, lowest and highest ARI against the labeling the condition names::
+``--restarts`` restarts of each readout without the wide k-means search (1 is the
+readout before restarts, 5 the one before the wide search), and with the estimators'
+default (:data:`~sklearn_icc.cluster._conditioned.N_RESTARTS` restarts and the wide
+search, :func:`~sklearn_icc.cluster._conditioned.wide_kmeans_labels`). Prints the
+median, lowest and highest ARI against the labeling the condition names, and the
+default's ARI in the order the loader returns the texts::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_orders.py --restarts 1 5
 """
@@ -32,13 +35,15 @@ def main():
     warnings.filterwarnings("ignore", category=UserWarning)
     from sklearn_icc import AttentionSpectralClustering
     from sklearn_icc.cluster._by_condition import read
-    from sklearn_icc.cluster._conditioned import CANDIDATES, choose_design, readout_labels
+    from sklearn_icc.cluster._conditioned import CANDIDATES, N_RESTARTS, choose_design, readout_labels
     from sklearn_icc.runtime.prompts.questions import check_condition, condition_kind
 
     estimator = AttentionSpectralClustering(2, condition="topic")
     loaded = estimator._model_spec().load()
-    print("| data | condition | " + " | ".join(f"{r} restart(s): median / min / max" for r in args.restarts) + " |")
-    print("|---|---|" + "---|" * len(args.restarts))
+    variants = [(r, False) for r in args.restarts] + [(N_RESTARTS, True)]
+    print("| data | condition | " + " | ".join(f"{r} restart(s){' + wide' if w else ''}: median / min / max"
+                                             for r, w in variants) + " | default, loader's order |")
+    print("|---|---|" + "---|" * (len(variants) + 1))
     for data in args.data:
         texts, labels = load(data)
         for condition, target in CONDITIONS[data].items():
@@ -47,15 +52,17 @@ def main():
             reading, n_states = read(estimator, loaded, texts)
             kind = condition_kind(check_condition(condition))
             cells = []
-            for restarts in args.restarts:
-                scores = []
-                for seed in range(args.orders):
-                    order = np.random.default_rng(seed).permutation(len(texts))
-                    states = {slot: v[order] for slot, v in reading.states.items()}
-                    _, F, _, A, _ = choose_design(states, n_states, k, 10, CANDIDATES[kind], held=reading.layers)
-                    found, _ = readout_labels(F, A, k, np.random.RandomState(0), n_restarts=restarts)
-                    scores.append(adjusted_rand_score(labels[target][order], found))
+            def ari(order, restarts, wide):
+                states = {slot: v[order] for slot, v in reading.states.items()}
+                _, F, _, A, _ = choose_design(states, n_states, k, 10, CANDIDATES[kind], held=reading.layers)
+                found, _ = readout_labels(F, A, k, np.random.RandomState(0), n_restarts=restarts, wide=wide)
+                return adjusted_rand_score(labels[target][order], found)
+
+            for restarts, wide in variants:
+                scores = [ari(np.random.default_rng(seed).permutation(len(texts)), restarts, wide)
+                          for seed in range(args.orders)]
                 cells.append(f"{np.median(scores):.2f} / {np.min(scores):.2f} / {np.max(scores):.2f}")
+            cells.append(f"{ari(np.arange(len(texts)), N_RESTARTS, True):.2f}")
             print(f"| {data} | {condition} | " + " | ".join(cells) + " |", flush=True)
 
 

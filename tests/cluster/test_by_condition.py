@@ -17,6 +17,7 @@ from sklearn_icc.cluster._conditioned import (
     READOUTS,
     conditioned_partition,
     readout_labels,
+    wide_kmeans_labels,
 )
 
 TEXTS = ["a cat sat on the mat", "my dog barks", "kittens purr", "stocks fell", "bond prices rose",
@@ -195,3 +196,25 @@ def test_default_model_clusters_the_same_texts_two_ways():
     assert sorted(by_sentiment.cluster_names_) == ["negative", "positive"]
     names = np.array(by_sentiment.cluster_names_)[by_sentiment.labels_]
     assert np.mean(names == sentiment[pick]) > 0.85  # each text's cluster is named by its sentiment
+
+
+def test_the_wide_search_is_one_more_readout_candidate():
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(5)
+    F = rng.normal(size=(50, 8))  # no clear clusters: searches disagree
+    A = affinity_from_features(F)
+    U = F / np.linalg.norm(F, axis=1, keepdims=True)
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=5)[0]  # the readout's first seed
+    wide = wide_kmeans_labels(F, 3, seed)
+    assert wide.dtype == np.int64 and set(wide) == {0, 1, 2}
+    with_wide, _ = readout_labels(F, A, 3, np.random.RandomState(0))
+    without, _ = readout_labels(F, A, 3, np.random.RandomState(0), wide=False)
+
+    def silhouette(labels):
+        return silhouette_score(U, labels, metric="cosine")
+
+    assert silhouette(with_wide) >= max(silhouette(wide), silhouette(without)) - 1e-12
+    # fewer texts or dimensions than the wide search's 64 directions
+    assert set(wide_kmeans_labels(F[:6], 2, 0)) == {0, 1}
+    assert set(wide_kmeans_labels(F[:, :1], 2, 0)) == {0, 1}
