@@ -84,6 +84,12 @@ def design_features(states, design, n_states, center=None, held=None):
     return np.concatenate(parts, axis=1), np.asarray(means)
 
 
+def unit_rows(F):
+    """The rows of ``F`` scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(F, axis=1, keepdims=True)
+    return F / np.where(norms > 0, norms, 1.0)
+
+
 def affinity_from_features(F):
     """Cosine similarity of the rows of ``F``, negatives clipped to 0, zero diagonal.
 
@@ -97,8 +103,7 @@ def affinity_from_features(F):
            [0., 0., 0.]])
     """
     F = np.asarray(F, dtype=np.float64)
-    norms = np.linalg.norm(F, axis=1, keepdims=True)
-    U = F / np.where(norms > 0, norms, 1.0)
+    U = unit_rows(F)
     A = np.clip(U @ U.T, 0.0, 1.0)
     np.fill_diagonal(A, 0.0)
     return A
@@ -175,8 +180,7 @@ def central_texts(F, labels, n_clusters, per_cluster):
     >>> central_texts(F, np.array([0, 0, 0, 1, 1]), 2, 1)
     array([0, 3])
     """
-    norms = np.linalg.norm(F, axis=1, keepdims=True)
-    U = F / np.where(norms > 0, norms, 1.0)
+    U = unit_rows(F)
     chosen = []
     for c in range(n_clusters):
         members = np.flatnonzero(labels == c)
@@ -217,13 +221,9 @@ def wide_kmeans_labels(F, k, seed):
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 
-    def unit(M):
-        norms = np.linalg.norm(M, axis=1, keepdims=True)
-        return M / np.where(norms > 0, norms, 1.0)
-
-    U = unit(np.asarray(F, dtype=np.float64))
+    U = unit_rows(np.asarray(F, dtype=np.float64))
     n_components = min(WIDE_DIMENSIONS, U.shape[0] - 1, U.shape[1])
-    Z = unit(PCA(n_components, random_state=int(seed)).fit_transform(U)) if n_components >= 1 else U
+    Z = unit_rows(PCA(n_components, random_state=int(seed)).fit_transform(U)) if n_components >= 1 else U
     return KMeans(k, n_init=WIDE_STARTS, random_state=int(seed)).fit_predict(Z).astype(np.int64)
 
 
@@ -261,8 +261,7 @@ def readout_labels(F, A, k, random_state, n_restarts=N_RESTARTS, wide=True):
     n = len(F)
     if k < 2 or k >= n:
         return first, "spectral"
-    norms = np.linalg.norm(F, axis=1, keepdims=True)
-    U = F / np.where(norms > 0, norms, 1.0)
+    U = unit_rows(F)
     candidates = [(first, "spectral")]
     for r, seed in enumerate(seeds):
         if r:
@@ -297,11 +296,7 @@ def conditioned_partition(states, n_states, n_clusters, max_clusters, random_sta
 
 def proba_from_features(F_new, F_fit, labels, n_clusters):
     """Each new text's mean affinity to each cluster's fitted texts, normalised (rows sum to 1)."""
-    def unit(F):
-        norms = np.linalg.norm(F, axis=1, keepdims=True)
-        return F / np.where(norms > 0, norms, 1.0)
-
-    A = np.clip(unit(F_new) @ unit(F_fit).T, 0.0, 1.0)
+    A = np.clip(unit_rows(F_new) @ unit_rows(F_fit).T, 0.0, 1.0)
     members = np.eye(n_clusters)[labels]
     to_clusters = A @ members / np.maximum(members.sum(axis=0), 1)
     totals = to_clusters.sum(axis=1, keepdims=True)
@@ -311,4 +306,4 @@ def proba_from_features(F_new, F_fit, labels, n_clusters):
 __all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "central_texts",
            "choose_design", "cluster_names",
            "conditioned_partition", "design_features", "eigengap_score", "proba_from_features", "readout_labels",
-           "wide_kmeans_labels"]
+           "unit_rows", "wide_kmeans_labels"]
