@@ -53,6 +53,12 @@ def affinity_from_attention(point_attention):
     return lower + lower.T
 
 
+def unit_rows(F):
+    """The rows of ``F`` scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(F, axis=1, keepdims=True)
+    return F / np.where(norms > 0, norms, 1.0)
+
+
 def affinity_from_hidden(point_hidden):
     """Cosine similarity of each point's mean hidden state, negatives clipped to 0.
 
@@ -80,9 +86,7 @@ def affinity_from_hidden(point_hidden):
            [0, 0, 1, 0]])
     """
     H = np.asarray(point_hidden, dtype=np.float64)
-    H = H - H.mean(axis=0)
-    norms = np.linalg.norm(H, axis=1, keepdims=True)
-    H = np.divide(H, norms, out=np.zeros_like(H), where=norms > 0)
+    H = unit_rows(H - H.mean(axis=0))
     S = np.clip(H @ H.T, 0.0, 1.0)
     np.fill_diagonal(S, 0.0)
     return S
@@ -175,9 +179,7 @@ def silhouette_layer_score(affinity, n_clusters, random_state=None):
     if n_clusters < 2:
         return 0.0
     _, vectors = _normalized_laplacian_spectrum(affinity)
-    embedding = vectors[:, :n_clusters]
-    norms = np.linalg.norm(embedding, axis=1, keepdims=True)
-    embedding = embedding / np.where(norms > 0, norms, 1.0)
+    embedding = unit_rows(vectors[:, :n_clusters])
     labels = spectral_labels(affinity, n_clusters, random_state)
     if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
         return -1.0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._affinity import canonical_labels, eigengap_score, estimate_n_clusters, score_layers, spectral_labels
+from ._affinity import canonical_labels, eigengap_score, estimate_n_clusters, score_layers, spectral_labels, unit_rows
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,6 @@ def design_features(states, design, n_states, center=None, held=None):
             means.append((mean, scale))
             parts.append((v - mean) / (scale * np.sqrt(len(mean)) if design.standardise else 1.0))
     return np.concatenate(parts, axis=1), np.asarray(means)
-
-
-def unit_rows(F):
-    """The rows of ``F`` scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(F, axis=1, keepdims=True)
-    return F / np.where(norms > 0, norms, 1.0)
 
 
 def affinity_from_features(F):
@@ -306,4 +300,4 @@ def proba_from_features(F_new, F_fit, labels, n_clusters):
 __all__ = ["CANDIDATES", "DESIGNS", "wanted_layers", "ReadingDesign", "affinity_from_features", "central_texts",
            "choose_design", "cluster_names",
            "conditioned_partition", "design_features", "eigengap_score", "proba_from_features", "readout_labels",
-           "unit_rows", "wide_kmeans_labels"]
+           "wide_kmeans_labels"]
