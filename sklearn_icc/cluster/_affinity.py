@@ -59,6 +59,30 @@ def unit_rows(F):
     return F / np.where(norms > 0, norms, 1.0)
 
 
+def span_coordinates(F):
+    """The rows of ``F`` written in an orthonormal basis of their span: the same dot
+    products (so the same norms, Euclidean distances and cosines) in at most ``n_rows``
+    columns. ``F`` is returned as it is when it has no more columns than rows.
+
+    k-means and the silhouette see only distances, so they give the same answer on
+    these coordinates at a fraction of the cost when the rows are fewer than their
+    dimensions (1,000 texts read at 11 layers have 6,336).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster._affinity import span_coordinates
+    >>> F = np.random.default_rng(0).normal(size=(3, 50))
+    >>> Z = span_coordinates(F)
+    >>> Z.shape, bool(np.allclose(Z @ Z.T, F @ F.T))
+    ((3, 3), True)
+    """
+    F = np.asarray(F, dtype=np.float64)
+    if F.shape[1] <= F.shape[0]:
+        return F
+    return np.linalg.qr(F.T, mode="r").T  # F.T = Q R, so F = R.T Q.T and F F.T = R.T R
+
+
 def affinity_from_hidden(point_hidden):
     """Cosine similarity of each point's mean hidden state, negatives clipped to 0.
 

@@ -6,7 +6,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics.pairwise import rbf_kernel
 
 from sklearn_icc.cluster import affinity_from_attention, affinity_from_hidden
-from sklearn_icc.cluster._affinity import eigengap_score, estimate_n_clusters, score_layers, spectral_labels
+from sklearn_icc.cluster._affinity import (eigengap_score, estimate_n_clusters, score_layers, span_coordinates,
+                                          spectral_labels)
 
 
 def test_attention_affinity_follows_the_paper():
@@ -96,3 +97,15 @@ def test_layers_are_scored_at_their_own_k_when_k_is_unknown():
     scores = score_layers({0: blurred, 1: clear}, None, max_clusters=6)
     assert scores[1] == eigengap_score(clear, estimate_n_clusters(clear, 6))
     assert max(scores, key=scores.get) == 1
+
+
+def test_span_coordinates_keep_every_dot_product_in_fewer_columns():
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(12, 90))
+    F[5] = F[4]  # a repeated row and a zero row: a rank-deficient span
+    F[7] = 0.0
+    Z = span_coordinates(F)
+    assert Z.shape == (12, 12) and np.isfinite(Z).all()
+    np.testing.assert_allclose(Z @ Z.T, F @ F.T, atol=1e-10)
+    tall = rng.normal(size=(30, 4))
+    assert np.array_equal(span_coordinates(tall), tall)  # no more columns than rows: unchanged

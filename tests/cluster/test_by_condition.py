@@ -218,3 +218,18 @@ def test_the_wide_search_is_one_more_readout_candidate():
     # fewer texts or dimensions than the wide search's 64 directions
     assert set(wide_kmeans_labels(F[:6], 2, 0)) == {0, 1}
     assert set(wide_kmeans_labels(F[:, :1], 2, 0)) == {0, 1}
+
+
+def test_readout_on_span_coordinates_keeps_every_partition(monkeypatch):
+    from sklearn_icc.cluster import _conditioned
+
+    rng = np.random.default_rng(7)
+    truth = np.repeat([0, 1, 2], 20)
+    F = 0.4 * rng.normal(size=(3, 400))[truth] + rng.normal(size=(60, 400))  # more dimensions than texts
+    F -= F.mean(axis=0)
+    A = affinity_from_features(F)
+    fast = readout_labels(F, A, 3, np.random.RandomState(0))
+    monkeypatch.setattr(_conditioned, "span_coordinates", lambda U: U)  # the full 400 columns, as before
+    full = readout_labels(F, A, 3, np.random.RandomState(0))
+    assert np.array_equal(fast[0], full[0]) and fast[1] == full[1]
+    assert len(np.unique(fast[0])) == 3
