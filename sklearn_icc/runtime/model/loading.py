@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from threading import Lock
 
 from .adapters import merge_adapter, resolve_adapter
-from .devices import resolve_device, resolve_dtype
+from .devices import resolve_device, resolve_dtype, warn_if_slow_dtype
 from ..decoding.label_tokens import label_sequences
 from .cache import converted_gguf_dir
 from ..decoding.prefix_cache import enable_prefix_cache
@@ -103,6 +103,7 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    warn_if_slow_dtype(dtype, device)
     location = source.location
     if source.kind == "gguf":
         location = str(converted_gguf_dir(location))

@@ -138,3 +138,29 @@ def test_default_cache_dir_is_the_platform_user_cache(monkeypatch, tmp_path):
     assert sources.cache_dir() == sources.Path(user_cache_dir("sklearn-icc", appauthor=False))
     monkeypatch.setenv("SKLEARN_ICC_CACHE", "~/somewhere")
     assert sources.cache_dir() == sources.Path.home() / "somewhere"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bfloat16_on_a_cpu_without_native_units_warns(tiny_model, monkeypatch, native):
+    import warnings
+
+    from sklearn_icc.runtime.model import devices
+
+    monkeypatch.setattr(devices, "cpu_has_native_bfloat16", lambda: native)
+    clear_model_cache()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = load_model(tiny_model, device="cpu", dtype="bfloat16")
+        load_model(tiny_model, device="cpu", dtype="float32")
+    slow = [w for w in caught if "without native bfloat16" in str(w.message)]
+    assert loaded.dtype == torch.bfloat16
+    assert len(slow) == (0 if native else 1)  # only the bfloat16 load, and only where it is emulated
+    if slow:
+        assert slow[0].filename == __file__  # points at the caller's line
+    clear_model_cache()
+
+
+def test_native_bfloat16_check_answers_a_bool():
+    from sklearn_icc.runtime.model.devices import cpu_has_native_bfloat16
+
+    assert isinstance(cpu_has_native_bfloat16(), bool)
