@@ -17,6 +17,21 @@ every text for its answer (``NAMED_PER_CLUSTER`` set beyond any fit, as before l
 fits asked only the texts nearest each cluster's centre) against the default::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare
+
+``--compare-dtype`` alternates the default fit (``dtype="auto"``: float32 on a CPU) with
+``dtype="bfloat16"``, which is fast on CPUs with native bfloat16 matrix units (Intel AMX,
+AVX512-BF16; the script prints what torch finds), and says how far the labels agree
+(ARI between the two fits' labels)::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare-dtype
+
+``--compare-readout`` times the partition alone (no model: seeded random features of the
+reading's shapes, ``--n`` rows of 6,336 dimensions at k=2, as the attitude design reads 11
+layers of 576, and of 576 at k=4, as the content design reads one), alternating the
+readout on the unit rows' full columns (before ``span_coordinates``) and on their span
+coordinates (now), and checks that both give the same labels::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --compare-readout
 """
 
 from __future__ import annotations
@@ -33,11 +48,15 @@ def main():
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--words", type=int, default=0, help="join shipped texts up to this many words")
     parser.add_argument("--compare", action="store_true", help="answers or none, every text asked or the central ones")
+    parser.add_argument("--compare-dtype", action="store_true", help="float32 (the default) against bfloat16")
+    parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if args.compare_readout:
+        return compare_readout(args.n, max(args.repeats, 3))
     from sklearn_icc import AttentionSpectralClustering
     from sklearn_icc.data import load_topic_sentiment_texts
     from sklearn_icc.runtime import load_model
@@ -56,6 +75,8 @@ def main():
           f"load average before {os.getloadavg()[0]:.2f}")
     if args.compare:
         return compare(X, args.repeats)
+    if args.compare_dtype:
+        return compare_dtype(X, args.repeats)
     print("| condition | k | seconds | seconds per 1,000 texts |\n|---|---|---|---|")
     for condition, k in (("topic", 4), ("sentiment", 2)):
         start = time.perf_counter()
@@ -104,6 +125,66 @@ def compare(X, repeats):
     print(f"\nsentiment names, every text answered: {same[0].cluster_names_}; central texts: {same[1].cluster_names_}; "
           f"same labels: {bool((same[0].labels_ == same[1].labels_).all())}")
     print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def compare_dtype(X, repeats):
+    """Alternate the default fit and a bfloat16 fit ``repeats`` times per condition; print
+    seconds per 1,000 texts, the ratio, and the ARI between the two fits' labels."""
+    import torch
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.runtime import load_model
+
+    from sklearn_icc.runtime.model.devices import cpu_has_native_bfloat16
+
+    load_model("default", dtype="bfloat16")
+    print(f"torch CPU capability {torch.backends.cpu.get_cpu_capability()}, native bfloat16 matrix units "
+          f"(AMX or AVX512-BF16): {cpu_has_native_bfloat16()}")
+    print("| fit | k | s per 1,000 (float32) | s per 1,000 (bfloat16) | bfloat16 / float32 | ARI between the labels |"
+          "\n|---|---|---|---|---|---|")
+    scale = 1000 / len(X)
+    for condition, k in (("topic", 4), ("sentiment", 2)):
+        times, labels = {"auto": [], "bfloat16": []}, {}
+        for _ in range(repeats):
+            for dtype in times:
+                start = time.perf_counter()
+                fitted = AttentionSpectralClustering(k, condition=condition, dtype=dtype, random_state=0).fit(X)
+                times[dtype].append(time.perf_counter() - start)
+                labels[dtype] = fitted.labels_
+        ta, tb = np.median(times["auto"]), np.median(times["bfloat16"])
+        print(f"| {condition} | {k} | {scale * ta:.0f} | {scale * tb:.0f} | {tb / ta:.2f} | "
+              f"{adjusted_rand_score(labels['auto'], labels['bfloat16']):.2f} |", flush=True)
+    print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def compare_readout(n, repeats):
+    """Alternate the readout on full columns and on span coordinates ``repeats`` times per shape."""
+    from sklearn_icc.cluster import _conditioned
+    from sklearn_icc.cluster._conditioned import affinity_from_features, readout_labels
+
+    span = _conditioned.span_coordinates
+    rng = np.random.default_rng(0)
+    print(f"load average before {os.getloadavg()[0]:.2f}")
+    print("| features | k | full columns (s) | span coordinates (s) | ratio | same labels |\n|---|---|---|---|---|---|")
+    for d, k in ((6336, 2), (576, 4)):
+        truth = rng.integers(0, k, n)
+        F = 0.3 * rng.normal(size=(k, d))[truth] + rng.normal(size=(n, d))
+        F -= F.mean(axis=0)
+        A = affinity_from_features(F)
+        times, labels = {"full": [], "span": []}, {}
+        try:
+            for _ in range(repeats):
+                for name in times:
+                    _conditioned.span_coordinates = span if name == "span" else (lambda U: U)
+                    start = time.perf_counter()
+                    labels[name] = readout_labels(F, A, k, np.random.RandomState(0))[0]
+                    times[name].append(time.perf_counter() - start)
+        finally:
+            _conditioned.span_coordinates = span
+        ta, tb = np.median(times["full"]), np.median(times["span"])
+        print(f"| {n} x {d} | {k} | {ta:.2f} | {tb:.2f} | {tb / ta:.2f} | "
+              f"{bool(np.array_equal(labels['full'], labels['span']))} |", flush=True)
 
 
 if __name__ == "__main__":

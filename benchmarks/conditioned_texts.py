@@ -30,6 +30,10 @@ model, zero-shot, one CPU thread::
     OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py
     OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py --methods asc-conditioned tfidf-kmeans minilm-kmeans
 
+``--dtype bfloat16`` runs the conditioned reading (``asc-conditioned``) in bfloat16, the
+fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.py
+--compare-dtype``); the default is the estimator's own (``"auto"``: float32 on a CPU).
+
 Prints Markdown tables.
 """
 
@@ -157,7 +161,7 @@ def run(methods, data, args):
         began = time.perf_counter()
         if "asc-conditioned" in methods:
             start = time.perf_counter()
-            asc = AttentionSpectralClustering(k, condition=condition, random_state=0).fit(texts)
+            asc = AttentionSpectralClustering(k, condition=condition, dtype=args.dtype, random_state=0).fit(texts)
             seconds = time.perf_counter() - start
             rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
@@ -166,7 +170,8 @@ def run(methods, data, args):
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
-            unknown = AttentionSpectralClustering(None, condition=condition, random_state=0).fit(texts)
+            unknown = AttentionSpectralClustering(None, condition=condition, dtype=args.dtype,
+                                                  random_state=0).fit(texts)
             extras.append(f"asc-conditioned {condition!r} n_clusters=None: k={unknown.n_clusters_} (true {k}), ARI "
                           f"{adjusted_rand_score(labels[target], unknown.labels_):.2f}")
         answers = list(asc.answers_) if "asc-conditioned" in methods else None
@@ -203,6 +208,8 @@ def main():
     parser.add_argument("--icc-n", type=int, default=32, help="texts per ICC fit (default 32)")
     parser.add_argument("--all-conditions", action="store_true",
                         help="run unknown k, asc-spans and both ICC methods on the rewordings too (slow)")
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
+                        help="dtype of the conditioned reading (asc-conditioned); default: the estimator's")
     args = parser.parse_args()
     import torch
 
