@@ -154,3 +154,38 @@ def load_friend_messages():
     (72, ['car', 'garden', 'pet'], ['excited', 'sad', 'scared'], ['help', 'news'])
     """
     return _read_table(FRIEND_MESSAGES_FILE, FRIEND_COLUMNS)
+
+
+COLLEAGUE_MESSAGES_FILE = "colleague_messages.csv"
+COLLEAGUE_COLUMNS = ["text", "subject", "emotion", "urgency"]
+
+
+def load_colleague_messages():
+    """Load 72 messages to a work colleague labelled by subject, by emotion and by urgency.
+
+    Three subjects (``"lunch"``: team lunches, the kitchen and food, ``"parking"``: the car
+    park and its spaces, ``"printer"``: the office printer and copier) crossed with three
+    emotions (``"annoyed"``, ``"grateful"``, ``"worried"``) and two urgencies
+    (``"later"``: the message can wait, with no deadline, ``"urgent"``: it needs action or
+    an answer today or right now), 4 messages in each of the 18 cells: one or two
+    sentences each, written for sklearn-icc as a third **held-out** set, before the
+    opener rule was measured on it; no design choice is tuned on it
+    (``docs/texts.rst``). Released under CC0-1.0, as the file's header says.
+
+    Returns
+    -------
+    texts : list of str
+        The 72 messages, grouped by subject, emotion, then urgency (shuffle them before use).
+    subject : ndarray of str, shape (72,)
+    emotion : ndarray of str, shape (72,)
+    urgency : ndarray of str, shape (72,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.data import load_colleague_messages
+    >>> texts, subject, emotion, urgency = load_colleague_messages()
+    >>> len(texts), np.unique(subject).tolist(), np.unique(emotion).tolist(), np.unique(urgency).tolist()
+    (72, ['lunch', 'parking', 'printer'], ['annoyed', 'grateful', 'worried'], ['later', 'urgent'])
+    """
+    return _read_table(COLLEAGUE_MESSAGES_FILE, COLLEAGUE_COLUMNS)

@@ -28,6 +28,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
     "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
         ["car", "garden", "pet"], ["excited", "sad", "scared"], ["help", "news"]]),
+    "load_colleague_messages": ("colleague_messages.csv", 72, 18, 4, [
+        ["lunch", "parking", "printer"], ["annoyed", "grateful", "worried"], ["later", "urgent"]]),
     "load_travel_reviews": ("travel_reviews.csv", 60, 12, 5, [
         ["hotel", "museum", "restaurant"], ["negative", "positive"], ["business", "family"]]),
 }
