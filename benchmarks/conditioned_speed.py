@@ -25,6 +25,13 @@ AVX512-BF16; the script prints what torch finds), and says how far the labels ag
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare-dtype
 
+``--compare-opened`` alternates the default fit of an attitude condition ("sentiment",
+k=2), which reads the opened slot too and partitions four designs, with the same fit
+reading the plain slot only (the estimators before the opened reading), and with the
+reading alone, with and without the opened slot (no answers)::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare-opened
+
 ``--compare-readout`` times the partition alone (no model: seeded random features of the
 reading's shapes, ``--n`` rows of 6,336 dimensions at k=2, as the attitude design reads 11
 layers of 576, and of 576 at k=4, as the content design reads one), alternating the
@@ -49,6 +56,7 @@ def main():
     parser.add_argument("--words", type=int, default=0, help="join shipped texts up to this many words")
     parser.add_argument("--compare", action="store_true", help="answers or none, every text asked or the central ones")
     parser.add_argument("--compare-dtype", action="store_true", help="float32 (the default) against bfloat16")
+    parser.add_argument("--compare-opened", action="store_true", help="with the opened reading or without")
     parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -77,6 +85,8 @@ def main():
         return compare(X, args.repeats)
     if args.compare_dtype:
         return compare_dtype(X, args.repeats)
+    if args.compare_opened:
+        return compare_opened(X, args.repeats)
     print("| condition | k | seconds | seconds per 1,000 texts |\n|---|---|---|---|")
     for condition, k in (("topic", 4), ("sentiment", 2)):
         start = time.perf_counter()
@@ -124,6 +134,47 @@ def compare(X, repeats):
     same = [fit("sentiment", 2, True), fit("sentiment", 2, False)]
     print(f"\nsentiment names, every text answered: {same[0].cluster_names_}; central texts: {same[1].cluster_names_}; "
           f"same labels: {bool((same[0].labels_ == same[1].labels_).all())}")
+    print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def compare_opened(X, repeats):
+    """Alternate fits and readings with and without the opened slot; print seconds per
+    1,000 texts, the ratio, and the ARI between the two fits' labels."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.cluster import _by_condition
+    from sklearn_icc.cluster._conditioned import wanted_layers
+    from sklearn_icc.runtime import load_model
+    from sklearn_icc.runtime.capture.conditioned import read_texts
+
+    loaded, scale = load_model("default"), 1000 / len(X)
+    layers = wanted_layers(loaded.model.config.num_hidden_layers + 1)
+    real_read = _by_condition.read
+
+    def fit(opened):
+        _by_condition.read = real_read if opened else (lambda *a, **kw: real_read(*a, **{**kw, "opened": False}))
+        try:
+            return AttentionSpectralClustering(2, condition="sentiment", random_state=0).fit(X)
+        finally:
+            _by_condition.read = real_read
+
+    print("| what | s per 1,000 (plain only) | s per 1,000 (with the opened slot) | ratio | design |\n|---|---|---|---|---|")
+    for what, call in (("reading, no answers", lambda opened: read_texts(loaded, X, "sentiment", layers=layers,
+                                                                          answer_tokens=0, opened=opened)),
+                       ("fit, sentiment, k=2", fit)):
+        times, results = {False: [], True: []}, {}
+        for _ in range(repeats):
+            for opened in times:
+                start = time.perf_counter()
+                results[opened] = call(opened)
+                times[opened].append(time.perf_counter() - start)
+        ta, tb = np.median(times[False]), np.median(times[True])
+        design = ""
+        if what.startswith("fit"):
+            design = (f"{results[False].reading_.name} -> {results[True].reading_.name}, ARI between the labels "
+                      f"{adjusted_rand_score(results[False].labels_, results[True].labels_):.2f}")
+        print(f"| {what} | {scale * ta:.0f} | {scale * tb:.0f} | {tb / ta:.2f} | {design} |", flush=True)
     print(f"load average after {os.getloadavg()[0]:.2f}")
 
 

@@ -2,8 +2,9 @@
 
 On the labelled data sets of the package (128 topic/sentiment texts, 72 support
 messages labelled by product, emotion and urgency, and two held-out sets: 60 travel
-reviews labelled by place, sentiment and traveller, and 72 messages to a friend labelled
-by subject, emotion and request), every condition in ``CONDITIONS`` (rewordings
+reviews labelled by place, sentiment and traveller, 72 messages to a friend labelled
+by subject, emotion and request, and 72 messages to a colleague labelled by subject,
+emotion and urgency), every condition in ``CONDITIONS`` (rewordings
 included) is asked of
 
 - ``asc-conditioned``: ``AttentionSpectralClustering(k, condition=c)`` with default
@@ -67,13 +68,18 @@ CONDITIONS = {
         "emotion": "emotion", "how the writer feels": "emotion",
         "request": "request", "whether the writer asks for help": "request",
     },
+    "colleague": {  # held out: written and committed before the opened reading's rule was measured on it
+        "subject": "subject", "what the message is about": "subject",
+        "emotion": "emotion", "how the writer feels": "emotion",
+        "urgency": "urgency", "how urgent it is": "urgency",
+    },
 }
 METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "tfidf-kmeans", "minilm-kmeans", "minilm-hdbscan")
 
 
 def load(name):
-    from sklearn_icc.data import (load_friend_messages, load_support_messages, load_topic_sentiment_texts,
-                                  load_travel_reviews)
+    from sklearn_icc.data import (load_colleague_messages, load_friend_messages, load_support_messages,
+                                  load_topic_sentiment_texts, load_travel_reviews)
 
     if name == "topic_sentiment":
         texts, topic, sentiment = load_topic_sentiment_texts()
@@ -81,6 +87,9 @@ def load(name):
     if name == "friends":
         texts, subject, emotion, request = load_friend_messages()
         return texts, {"subject": subject, "emotion": emotion, "request": request}
+    if name == "colleague":
+        texts, subject, emotion, urgency = load_colleague_messages()
+        return texts, {"subject": subject, "emotion": emotion, "urgency": urgency}
     if name == "travel":
         texts, place, sentiment, traveller = load_travel_reviews()
         return texts, {"place": place, "sentiment": sentiment, "traveller": traveller}

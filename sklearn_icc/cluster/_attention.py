@@ -189,10 +189,12 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         The device the model ran on.
     dtype_ : str
         The dtype the model ran in.
-    reading_, readout_, reading_scores_, embedding_, answers_, cluster_names_
+    reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_
         Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`):
         the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
-        candidate design's eigengap, each text's features, its one-word answer (in a
+        candidate design's eigengap within the chosen reading, each candidate reading's
+        agreement (an attitude condition: ``{"prompt": ..., "opened": ...}``, the ARI
+        between its two designs' partitions; the larger wins), each text's features, its one-word answer (in a
         large fit only the texts nearest each cluster's centre are asked; the others
         are ``""``), and each cluster's name from those answers.
 

@@ -55,7 +55,7 @@ def answers_every_text(n_texts, n_clusters):
     return n_texts <= 3 * NAMED_PER_CLUSTER * n_clusters
 
 
-FITTED = ("reading_", "readout_", "reading_scores_", "reading_center_", "embedding_", "answers_", "cluster_names_")
+FITTED = ("reading_", "readout_", "reading_scores_", "reading_agreement_", "reading_center_", "embedding_", "answers_", "cluster_names_")
 
 
 def forget_reading(estimator):
@@ -65,15 +65,16 @@ def forget_reading(estimator):
             delattr(estimator, name)
 
 
-def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, warn=True, stacklevel=4):
+def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False, warn=True, stacklevel=4):
     """The conditioned reading of ``texts`` under ``estimator.condition``, only the layers
     the candidate designs use kept (or ``layers``); ``answer_tokens`` greedy answer tokens
-    per text (0: none, for features only); warns how many texts were cut."""
+    per text (0: none, for features only); ``opened`` also reads the ``"opened"`` slot;
+    warns how many texts were cut."""
     condition = check_condition(estimator.condition, loaded.tokenizer)
     n_states = loaded.model.config.num_hidden_layers + 1
     layers = wanted_layers(n_states) if layers is None else layers
     reading = read_texts(loaded, list(texts), condition, layers=layers, answer_tokens=answer_tokens,
-                         max_text_tokens=estimator.max_text_tokens)
+                         max_text_tokens=estimator.max_text_tokens, opened=opened)
     if reading.n_cut and warn:
         warnings.warn(
             f"Cut {reading.n_cut} of the {len(texts)} texts to their first max_text_tokens="
@@ -88,11 +89,13 @@ def fit_conditioned(estimator, X):
     loaded = estimator._model_spec().load()
     texts = list(X)
     every = answers_every_text(len(texts), estimator.n_clusters or estimator.max_clusters)
-    reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0)
+    kind = condition_kind(check_condition(estimator.condition))
+    reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0,
+                             opened=kind == "attitude")
     random_state = check_random_state(estimator.random_state)
-    labels, k, design, F, center, A, scores, readout = conditioned_partition(
+    labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(
         reading.states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers,
-        kind=condition_kind(check_condition(estimator.condition)))
+        kind=kind)
     if every:
         words = [answer_word(answer) for answer in reading.answers]
     else:  # a large fit: the texts nearest each cluster's centre are asked, and name it
@@ -110,6 +113,7 @@ def fit_conditioned(estimator, X):
     estimator.reading_ = design
     estimator.readout_ = readout
     estimator.reading_scores_ = scores
+    estimator.reading_agreement_ = agreement
     estimator.reading_center_ = center
     estimator.embedding_ = F
     estimator.answers_ = np.asarray(words, dtype=object)
@@ -122,7 +126,7 @@ def fit_conditioned(estimator, X):
 def new_features(estimator, X):
     """New texts' features under the fitted design and centring."""
     loaded = estimator._model_spec().load()
-    reading, n_states = read(estimator, loaded, X, stacklevel=5)
+    reading, n_states = read(estimator, loaded, X, opened="opened" in estimator.reading_.slots, stacklevel=5)
     F, _ = design_features(reading.states, estimator.reading_, n_states, center=estimator.reading_center_,
                            held=reading.layers)
     return F

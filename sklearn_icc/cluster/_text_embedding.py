@@ -38,14 +38,17 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         What to read the texts for ("sentiment", "by product", "how urgent it is"): a
         short phrase, at most
         :data:`~sklearn_icc.runtime.prompts.questions.MAX_CONDITION_TOKENS` tokens.
-    design : {"auto", "prompt-last", "prompt-top-third", "text-last"}, default="auto"
+    design : {"auto", "prompt-last", "prompt-top-third", "text-last", "opened-last", \
+            "opened-top-third"}, default="auto"
         Which states make the vector: at the answer slot, the final layer
         (``"prompt-last"``) or the last third of the layers concatenated
-        (``"prompt-top-third"``); or the mean of the text's own tokens at the final
-        layer, standardised (``"text-last"``). ``"auto"``: ``"text-last"`` for a
-        content-like condition ("topic", "product"), else the answer-slot design whose
-        cosine affinity on the fitted texts has the larger eigengap (at its own
-        estimated number of clusters); the one used is ``design_``.
+        (``"prompt-top-third"``); the same after the answer's opening ("Urgency:",
+        ``"opened-last"``, ``"opened-top-third"``); or the mean of the text's own tokens
+        at the final layer, standardised (``"text-last"``). ``"auto"``: ``"text-last"`` for a
+        content-like condition ("topic", "product"), else the plain answer-slot design
+        whose cosine affinity on the fitted texts has the larger eigengap (at its own
+        estimated number of clusters; the opened designs only by name); the one used is
+        ``design_``.
     model : str or path, default="default"
         The LLM (see :class:`AttentionSpectralClustering`).
     adapter : str, path or None, default=None
@@ -109,7 +112,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _model_spec(self):
         return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, dtype=self.dtype)
 
-    def _read(self, X):
+    def _read(self, X, opened=False):
         from ._by_condition import read
 
         if not looks_like_texts(X):
@@ -117,7 +120,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                             f"of strings, got {type(X).__name__} without strings.")
         texts = validate_texts(X)
         loaded = self._model_spec().load()
-        reading, n_states = read(self, loaded, texts, stacklevel=5)
+        reading, n_states = read(self, loaded, texts, opened=opened, stacklevel=5)
         return loaded, reading, n_states
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -134,13 +137,13 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         embedding : ndarray of shape (n_samples, n_features)
             ``n_features`` is ``n_features_out_``.
         """
-        loaded, reading, n_states = self._read(X)
-        if self.design == "auto":
+        design = next((d for d in DESIGNS if d.name == self.design), None)
+        loaded, reading, n_states = self._read(X, opened=design is not None and "opened" in design.slots)
+        if design is None:
             kind = condition_kind(check_condition(self.condition))
             design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],
                                                     held=reading.layers)
         else:
-            design = next(d for d in DESIGNS if d.name == self.design)
             F, center = design_features(reading.states, design, n_states, held=reading.layers)
         self.design_, self.center_, self.n_features_out_ = design, center, F.shape[1]
         self.device_ = str(loaded.device)
@@ -175,7 +178,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             ``n_features`` is ``n_features_out_``.
         """
         check_is_fitted(self)
-        _, reading, n_states = self._read(X)
+        _, reading, n_states = self._read(X, opened="opened" in self.design_.slots)
         F, _ = design_features(reading.states, self.design_, n_states, center=self.center_, held=reading.layers)
         return F
 

@@ -5,11 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.metrics import adjusted_rand_score
 
 from sklearn_icc import AttentionSpectralClustering
 from sklearn_icc.cluster._conditioned import (
     CANDIDATES,
     DESIGNS,
+    OPENED_CANDIDATES,
     affinity_from_features,
     central_texts,
     choose_design,
@@ -29,6 +31,8 @@ def test_fit_reads_the_condition_and_names_clusters(tiny_model):
     assert asc.labels_.dtype == np.int64 and set(asc.labels_) <= {0, 1} and len(asc.labels_) == len(TEXTS)
     assert asc.n_clusters_ == 2 and asc.affinity_matrix_.shape == (8, 8)
     assert asc.reading_ in DESIGNS and len(asc.cluster_names_) == 2 and asc.readout_ in READOUTS
+    assert set(asc.reading_agreement_) == {"prompt", "opened"}  # an attitude condition: two candidate readings
+    assert asc.reading_.slots[0] == max(asc.reading_agreement_, key=asc.reading_agreement_.get)
     assert all(isinstance(name, str) for name in asc.cluster_names_) and len(asc.answers_) == len(TEXTS)
     assert asc.embedding_.shape[0] == len(TEXTS) and np.isfinite(asc.embedding_).all()
     assert asc.condition == "by sentiment"  # the parameter is never rewritten
@@ -121,18 +125,77 @@ def test_design_choice_and_names_from_features():
     centres = rng.normal(size=(2, 3, 16))  # two clusters, states at 3 layers
     states = {"prompt": np.concatenate([c + 0.05 * rng.normal(size=(10, 3, 16)) for c in centres]).astype(np.float32)}
     states["answer"] = states["text"] = states["prompt"]
-    labels, k, design, F, center, A, scores, readout = conditioned_partition(states, 3, 2, 10, 0)
+    labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(states, 3, 2, 10, 0)
     assert readout in READOUTS
     truth = np.repeat([0, 1], 10)
     assert (labels == truth).all() or (labels == 1 - truth).all()
     assert set(scores) == {d.name for d in CANDIDATES["attitude"]} and design.name == max(scores, key=scores.get)
     assert np.allclose(A, affinity_from_features(F)) and center.shape[-1] == 16
-    labels, k, design, F, center, A, scores, _ = conditioned_partition(states, 3, 2, 10, 0, kind="content")
+    labels, k, design, F, center, A, scores, _, agreement = conditioned_partition(states, 3, 2, 10, 0, kind="content")
     assert design.name == "text-last" and scores == {} and np.isfinite(F).all()
     assert (labels == truth).all() or (labels == 1 - truth).all()
     design, *_ = choose_design({"prompt": states["prompt"][:2], "answer": states["prompt"][:2]}, 3, 2, 10)
     assert design is DESIGNS[0]  # too few texts to score: the first design
     assert cluster_names(["", "", "b"], [0, 0, 1], 2) == ["", "b"]
+
+
+def _states(layers_by):
+    """Synthetic reading slots: each slot's layers clustered by the given labelings."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(2, 16))
+    return {slot: np.stack([centres[y] + 0.05 * rng.normal(size=(len(y), 16)) for y in ys], axis=1).astype(np.float32)
+            for slot, ys in layers_by.items()}
+
+
+A_TRUTH, B_TRUTH = np.repeat([0, 1], 10), np.tile([0, 1], 10)
+
+
+@pytest.mark.parametrize("n_clusters", [2, None])
+def test_the_reading_whose_designs_agree_is_used(n_clusters):
+    # The plain reading's final layer says A, its other layers B: its two designs disagree.
+    states = _states({"prompt": [B_TRUTH, B_TRUTH, A_TRUTH], "opened": [A_TRUTH] * 3})
+    states["text"] = states["prompt"]
+    labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(states, 3, n_clusters, 10, 0)
+    assert design.slots == ("opened",) and agreement["opened"] == 1.0 > agreement["prompt"]
+    assert k == 2 and abs(adjusted_rand_score(A_TRUTH, labels)) == 1.0 and labels.dtype == np.int64
+    assert set(scores) == {d.name for d in OPENED_CANDIDATES}
+    swapped = {"prompt": states["opened"], "opened": states["prompt"], "text": states["text"]}
+    found = conditioned_partition(swapped, 3, n_clusters, 10, 0)
+    assert found[2].slots == ("prompt",) and found[8]["prompt"] > found[8]["opened"]
+
+
+def test_a_tie_keeps_the_plain_reading_and_no_opened_slot_reads_plainly():
+    states = _states({"prompt": [A_TRUTH] * 3, "opened": [A_TRUTH] * 3})
+    states["text"] = states["prompt"]
+    found = conditioned_partition(states, 3, 2, 10, 0)
+    assert found[2].slots == ("prompt",) and found[8] == {"prompt": 1.0, "opened": 1.0}
+    plain = {slot: states[slot] for slot in ("prompt", "text")}
+    for n_clusters in (2, None):  # the plain reading chosen: the same partition as without the opened slot
+        alone = conditioned_partition(plain, 3, n_clusters, 10, 0)
+        both = conditioned_partition(states, 3, n_clusters, 10, 0)
+        assert alone[8] == {} and alone[2] in CANDIDATES["attitude"] and both[2] is alone[2]
+        np.testing.assert_array_equal(alone[0], both[0])
+        assert alone[1] == both[1] == 2
+    content = conditioned_partition(states, 3, 2, 10, 0, kind="content")
+    assert content[2].name == "text-last" and content[8] == {}
+
+
+def test_an_opened_fit_predicts_from_the_opened_slot(tiny_model, monkeypatch):
+    import sklearn_icc.cluster._by_condition as by_condition
+    import sklearn_icc.cluster._conditioned as conditioned
+
+    real = conditioned.reading_agreement
+
+    def opened_agrees_more(states, n_states, k, random_state, designs, held=None):  # force the opened reading
+        agreement, built = real(states, n_states, k, random_state, designs, held=held)
+        return agreement + 10.0 * (designs == OPENED_CANDIDATES), built
+
+    monkeypatch.setattr(conditioned, "reading_agreement", opened_agrees_more)
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="urgency", random_state=0).fit(TEXTS)
+    assert asc.reading_.slots == ("opened",) and asc.reading_agreement_["opened"] > 9
+    F = by_condition.new_features(asc, TEXTS)
+    np.testing.assert_allclose(F, asc.embedding_, atol=1e-4)  # the fitted texts read again: their own features
+    assert asc.predict(TEXTS).shape == (len(TEXTS),)
 
 
 def test_cluster_names_are_distinct():

@@ -25,6 +25,16 @@ def test_fit_transform_and_transform_agree(tiny_model):
     assert embed.design_.name in ("prompt-last", "prompt-top-third")
 
 
+@pytest.mark.parametrize("design", ["opened-last", "opened-top-third"])
+def test_an_opened_design_reads_the_opened_slot(tiny_model, design):
+    embed = ConditionedTextEmbedding("urgency", design=design, model=tiny_model)
+    F = embed.fit_transform(TEXTS)
+    assert embed.design_.slots == ("opened",) and np.isfinite(F).all()
+    np.testing.assert_allclose(embed.transform(TEXTS), F, atol=1e-4)
+    plain = ConditionedTextEmbedding("urgency", design=design.replace("opened", "prompt"), model=tiny_model)
+    assert not np.allclose(plain.fit_transform(TEXTS), F)  # another slot: other vectors
+
+
 def test_pickles_without_weights_and_works_in_a_pipeline(tiny_model):
     embed = ConditionedTextEmbedding("topic", design="prompt-last", model=tiny_model).fit(TEXTS)
     blob = pickle.dumps(embed)

@@ -11,7 +11,10 @@ a token budget, so one long text does not pad every row to its length.
 Three slots are read at every layer: ``"prompt"``, the last prompt token (where the
 model is about to answer), ``"text"``, the mean over the text's own tokens, and, when
 answer tokens are asked for, ``"answer"``, the state that predicts the answer's word
-after the model's own greedy opener. The greedy answer (a few tokens) is kept as each
+after the model's own greedy opener. With ``opened=True`` a fourth, ``"opened"``: the
+last token of a fixed answer opening (:func:`~sklearn_icc.runtime.prompts.questions.opener`,
+``"Urgency:"``) run after the prompt from the same cache, a few tokens per text; the
+cache is then cut back, so the greedy answer never sees it. The greedy answer (a few tokens) is kept as each
 text's word. ``answer_tokens=0`` reads no answer: no greedy step, no ``"answer"`` slot,
 which is all that features for new texts need (the answers only name clusters).
 """
@@ -29,7 +32,7 @@ from ..prompts.plain_text import plain_ids
 from ..prompts.questions import DEFAULT_LAYOUT, DEFAULT_QUESTION, build_question_prompt
 from ..prompts.texts import DEFAULT_MAX_TEXT_TOKENS, cut_texts
 
-SLOTS = ("prompt", "answer", "text")
+SLOTS = ("prompt", "answer", "text", "opened")
 #: The most token positions (rows x padded length) one batch holds.
 DEFAULT_TOKEN_BUDGET = 2048
 #: Greedy answer tokens kept as each text's word.
@@ -100,6 +103,13 @@ def _expanded(cache, n_rows, config):
     )
 
 
+def _drop_last(cache, n_tokens):
+    """Cut the last ``n_tokens`` positions off every layer of ``cache`` (in place)."""
+    for layer in cache.layers:
+        layer.keys = layer.keys[..., :-n_tokens, :]
+        layer.values = layer.values[..., :-n_tokens, :]
+
+
 def answer_word_start(tokenizer, ids):
     """Index of the first token of the answer's word in the greedy answer ``ids``: after an
     opener such as "The sentiment of this text is" or "Topic:", else 0."""
@@ -136,7 +146,8 @@ def answer_word(answer):
 
 
 def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_ANSWER_TOKENS,
-               max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, token_budget=DEFAULT_TOKEN_BUDGET, layout=DEFAULT_LAYOUT, style=DEFAULT_QUESTION, keep_steps=False):
+               max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, token_budget=DEFAULT_TOKEN_BUDGET, layout=DEFAULT_LAYOUT, style=DEFAULT_QUESTION, keep_steps=False,
+               opened=False):
     """Read each text under the question of ``condition``; return a :class:`ConditionedReading`.
 
     Parameters
@@ -156,6 +167,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     token_budget : int, default=2048
         The most padded token positions per batch.
     layout : {"question_first", "text_first"}, default="question_first"
+    opened : bool, default=False
+        Also read the ``"opened"`` slot: the state at the last token of the answer's
+        opening (:func:`~sklearn_icc.runtime.prompts.questions.opener`) after the prompt.
     """
     import torch
 
@@ -176,7 +190,8 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                          f"context window of {loaded.context_length}; lower max_text_tokens.")
     n_states = model.config.num_hidden_layers + 1
     keep = list(range(n_states)) if layers is None else [int(l) for l in layers]
-    slots = SLOTS if n_steps else tuple(slot for slot in SLOTS if slot != "answer")
+    slots = tuple(slot for slot in SLOTS if (slot != "answer" or n_steps) and (slot != "opened" or opened))
+    n_open = len(prompt.opener) if opened else 0
     states = {slot: np.zeros((len(texts), len(keep), model.config.hidden_size), dtype=np.float32) for slot in slots}
     answers = [[] for _ in texts]
     kept_steps = []
@@ -205,6 +220,17 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
             text_mask = text_mask.to(loaded.device)
             picked = torch.stack([torch.einsum("bt,btd->bd", text_mask, out.hidden_states[l].float()) for l in keep], dim=1)
             states["text"][batch] = check_finite(picked, "text hidden states", model).cpu().numpy()
+            if n_open:  # the answer's opening after each row's prompt, then cut from the cache again
+                opener_ids = torch.as_tensor([list(prompt.opener)] * len(batch))
+                position = torch.as_tensor(n_prefix + lengths[batch])[:, None] + torch.arange(n_open)
+                opened_out = model.model(
+                    input_ids=opener_ids.to(loaded.device),
+                    attention_mask=torch.cat([mask, torch.ones((len(batch), n_open), dtype=torch.long)], dim=1)
+                    .to(loaded.device), position_ids=position.to(loaded.device), cache=out.cache, use_cache=True,
+                    output_hidden_states=True)
+                picked = torch.stack([opened_out.hidden_states[l][:, -1] for l in keep], dim=1).float()
+                states["opened"][batch] = check_finite(picked, "opened hidden states", model).cpu().numpy()
+                _drop_last(out.cache, n_open)
             if not n_steps:
                 continue
             token = model.lm_head(out.last_hidden_state[at, last]).argmax(-1)

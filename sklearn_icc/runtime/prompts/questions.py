@@ -150,15 +150,36 @@ def question(condition, style=DEFAULT_QUESTION):
 class QuestionPrompt:
     """The token ids shared by every text of one question, and around each text.
 
-    A text's prompt is ``prefix + plain_ids(text) + suffix``.
+    A text's prompt is ``prefix + plain_ids(text) + suffix``; ``opener`` is the
+    answer's opening (:func:`opener`) that the ``"opened"`` reading slot reads after it.
     """
 
     prefix: tuple
     suffix: tuple
     condition: str | None
+    opener: tuple = ()
 
     def ids(self, text_ids):
         return list(self.prefix) + list(text_ids) + list(self.suffix)
+
+
+def opener(condition):
+    """The opening of the answer that the ``"opened"`` reading slot reads: the condition
+    itself, capitalised, then a colon, as if the model had begun its answer with it
+    (``"Urgency:"``). Measured in ``benchmarks/conditioned_openers.py``: read after this
+    opener, the support messages' urgency rose from ARI -0.01 to 0.52 and the friends'
+    "how the writer feels" from 0.25 to 0.84, but the travel reviews' "traveller" fell from
+    1.00 to 0.24; so the opened reading is a candidate beside the plain one, never the
+    only reading (:func:`~sklearn_icc.cluster._conditioned.conditioned_partition`).
+
+    Examples
+    --------
+    >>> from sklearn_icc.runtime.prompts.questions import opener
+    >>> opener("urgency"), opener("how the writer feels"), opener(None)
+    ('Urgency:', 'How the writer feels:', 'Topic:')
+    """
+    condition = condition or GENERIC_CONDITION
+    return condition[0].upper() + condition[1:] + ":"
 
 
 LAYOUTS = {
@@ -199,4 +220,5 @@ def build_question_prompt(tokenizer, condition, layout=DEFAULT_LAYOUT, style=DEF
     before, after = rendered[:user_at], rendered[user_at + len(user):]
     prefix = template_ids(tokenizer, before) + plain_ids(tokenizer, asked_before)
     suffix = plain_ids(tokenizer, asked_after) + template_ids(tokenizer, after)
-    return QuestionPrompt(prefix=tuple(prefix), suffix=tuple(suffix), condition=condition)
+    return QuestionPrompt(prefix=tuple(prefix), suffix=tuple(suffix), condition=condition,
+                          opener=tuple(plain_ids(tokenizer, opener(condition))))

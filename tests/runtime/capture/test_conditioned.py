@@ -10,13 +10,13 @@ TEXTS = ["a cat sat", "the stock market fell sharply today", "ok", "dogs bark at
 
 
 def test_a_batch_reads_each_text_as_alone(tiny_loaded):
-    together = read_texts(tiny_loaded, TEXTS, "topic", answer_tokens=3)
+    together = read_texts(tiny_loaded, TEXTS, "topic", answer_tokens=3, opened=True)
     assert together.batches == [len(TEXTS)]
     for slot in SLOTS:
         assert together.states[slot].shape == (len(TEXTS), 3, 32)  # 2 layers + embeddings
         assert np.isfinite(together.states[slot]).all()
     for i, text in enumerate(TEXTS):
-        alone = read_texts(tiny_loaded, [text], "topic", answer_tokens=3)
+        alone = read_texts(tiny_loaded, [text], "topic", answer_tokens=3, opened=True)
         for slot in SLOTS:
             np.testing.assert_allclose(alone.states[slot][0], together.states[slot][i], atol=1e-4)
         assert alone.answers[0] == together.answers[i]
@@ -29,6 +29,26 @@ def test_no_answer_tokens_reads_the_same_states_without_answers(tiny_loaded):
     for slot in without.states:
         np.testing.assert_allclose(without.states[slot], with_answers.states[slot], atol=1e-5)
     assert "answer" in with_answers.states
+
+
+def test_the_opened_slot_is_the_prompt_with_its_opener_and_changes_nothing_else(tiny_loaded, monkeypatch):
+    import sklearn_icc.runtime.capture.conditioned as conditioned
+    from sklearn_icc.runtime.prompts.questions import QuestionPrompt, build_question_prompt
+
+    plain = read_texts(tiny_loaded, TEXTS, "urgency", answer_tokens=3)
+    opened = read_texts(tiny_loaded, TEXTS, "urgency", answer_tokens=3, opened=True)
+    assert set(opened.states) == set(plain.states) | {"opened"} and opened.answers == plain.answers
+    for slot in plain.states:  # the opener is cut from the cache again: the answers never see it
+        np.testing.assert_array_equal(opened.states[slot], plain.states[slot])
+    assert not np.allclose(opened.states["opened"], plain.states["prompt"])
+
+    def with_opener(tokenizer, condition, layout, style):  # the opener as part of every text's prompt
+        p = build_question_prompt(tokenizer, condition, layout, style)
+        return QuestionPrompt(prefix=p.prefix, suffix=p.suffix + p.opener, condition=condition)
+
+    monkeypatch.setattr(conditioned, "build_question_prompt", with_opener)
+    longer = read_texts(tiny_loaded, TEXTS, "urgency", answer_tokens=0)
+    np.testing.assert_allclose(opened.states["opened"], longer.states["prompt"], atol=1e-4)
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])

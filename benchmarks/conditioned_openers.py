@@ -1,0 +1,118 @@
+"""Read attitude conditions after an opened answer ("Urgency:"), and choose between readings.
+
+Each attitude-like condition of ``CONDITIONS`` (the same data sets and conditions as
+``conditioned_texts.py``) is read once with the ``"opened"`` slot
+(:func:`sklearn_icc.runtime.capture.conditioned.read_texts` with ``opened=True``:
+the plain prompt's answer slot, and the same after the answer's opening,
+:func:`sklearn_icc.runtime.prompts.questions.opener`). The four candidate designs (plain
+or opened, final layer or last third) are each partitioned by the estimators' readout
+(:func:`~sklearn_icc.cluster._conditioned.readout_labels`, k true), and four label-free
+choices among them are scored, ARI against the labeling the condition names:
+
+- ``plain``: the plain reading only, its design by eigengap (the estimators before the
+  opened reading);
+- ``eigengap``: the largest eigengap of all four designs;
+- ``consensus``: the partition with the largest mean ARI to the other three;
+- ``agreement``: the reading whose two designs' partitions agree more (a tie keeps the
+  plain one), then its design by eigengap: the estimators' rule
+  (:func:`~sklearn_icc.cluster._conditioned.conditioned_partition`).
+
+``--opener`` replaces the opening (``{c}``: the condition, ``{C}``: capitalised; the
+default ``"{C}:"`` is the package's). Texts in the loader's order. Default model,
+zero-shot, two CPU threads::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_openers.py
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_openers.py --data support --opener "Answer:"
+
+Prints a Markdown table per data set: each candidate's ARI (and, in brackets, the largest
+ARI against another labeling), its eigengap, each reading's agreement, and each choice's
+ARI; then each choice's mean and minimum over all conditions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from conditioned_texts import CONDITIONS, load
+
+CHOICES = ("plain", "eigengap", "consensus", "agreement")
+
+
+def choices(built, scores, agreement):
+    """The candidate each label-free rule picks: ``{rule: design name}``."""
+    names = list(built)
+    plain = [n for n in names if n.startswith("prompt")]
+    consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
+    slot = "opened" if agreement["opened"] > agreement["prompt"] else "prompt"
+    return {"plain": max(plain, key=scores.get), "eigengap": max(names, key=scores.get),
+            "consensus": max(names, key=consensus.get),
+            "agreement": max([n for n in names if n.startswith(slot)], key=scores.get)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    parser.add_argument("--opener", default="{C}:", help='the answer\'s opening (default "{C}:")')
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    from sklearn_icc.cluster._affinity import score_layers
+    from sklearn_icc.cluster._conditioned import (CANDIDATES, OPENED_CANDIDATES, reading_agreement,
+                                                  wanted_layers)
+    from sklearn_icc.runtime import load_model
+    from sklearn_icc.runtime.capture.conditioned import read_texts
+    from sklearn_icc.runtime.prompts import questions
+
+    questions.opener = lambda c: args.opener.format(c=c, C=c[0].upper() + c[1:])  # build_question_prompt reads it
+    loaded = load_model("default", device="cpu")
+    n_states = loaded.model.config.num_hidden_layers + 1
+    totals = {rule: [] for rule in CHOICES}
+    for data in args.data:
+        texts, labelings = load(data)
+        header = None
+        for condition, target in CONDITIONS[data].items():
+            asked = questions.check_condition(condition, loaded.tokenizer)
+            if questions.condition_kind(asked) != "attitude":
+                continue
+            y = labelings[target]
+            k = len(np.unique(y))
+            start = time.perf_counter()
+            reading = read_texts(loaded, texts, asked, layers=wanted_layers(n_states), answer_tokens=0, opened=True)
+            built, affinities, agreement = {}, {}, {}
+            for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES)):
+                agreement[slot], items = reading_agreement(reading.states, n_states, k, np.random.RandomState(0),
+                                                           designs, held=reading.layers)
+                for name, (_, _, _, A, labels, _) in items.items():
+                    built[name], affinities[name] = labels, A
+            scores = score_layers(affinities, k)
+            picked = choices(built, scores, agreement)
+            if header is None:
+                header = list(built)
+                print(f"\n### {data} (opener {args.opener!r})\n")
+                print("| condition | " + " | ".join(f"{n} (eigengap)" for n in header)
+                      + " | agreement plain / opened | " + " | ".join(CHOICES) + " |")
+                print("|---|" + "---|" * (len(header) + 1 + len(CHOICES)))
+            cells = []
+            for name in header:
+                other = max(adjusted_rand_score(v, built[name]) for t, v in labelings.items() if t != target)
+                cells.append(f"{adjusted_rand_score(y, built[name]):.2f} [{other:.2f}] ({scores[name]:.3f})")
+            chosen = {rule: adjusted_rand_score(y, built[name]) for rule, name in picked.items()}
+            for rule, value in chosen.items():
+                totals[rule].append(value)
+            print(f"| {condition} | " + " | ".join(cells)
+                  + f" | {agreement['prompt']:.2f} / {agreement['opened']:.2f} | "
+                  + " | ".join(f"{chosen[rule]:.2f}" for rule in CHOICES)
+                  + f" |  <!-- {time.perf_counter() - start:.0f} s -->", flush=True)
+    print("\n| choice | mean ARI | lowest ARI |\n|---|---|---|")
+    for rule, values in totals.items():
+        print(f"| {rule} | {np.mean(values):.3f} | {np.min(values):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
