@@ -9,13 +9,13 @@ or opened, final layer or last third) are each partitioned by the estimators' re
 (:func:`~sklearn_icc.cluster._conditioned.readout_labels`, k true), and four label-free
 choices among them are scored, ARI against the labeling the condition names:
 
-- ``plain``: the plain reading only, its design by eigengap (the estimators before the
-  opened reading);
+- ``plain``: :func:`~sklearn_icc.cluster._conditioned.conditioned_partition` on the plain
+  reading only, its design by eigengap (the estimators before the opened reading);
 - ``eigengap``: the largest eigengap of all four designs;
 - ``consensus``: the partition with the largest mean ARI to the other three;
-- ``agreement``: the reading whose two designs' partitions agree more (a tie keeps the
-  plain one), then its design by eigengap: the estimators' rule
-  (:func:`~sklearn_icc.cluster._conditioned.conditioned_partition`).
+- ``agreement``: :func:`~sklearn_icc.cluster._conditioned.conditioned_partition` on both
+  readings, the estimators' rule: the reading whose two designs' partitions agree more (a
+  tie keeps the plain one), then its design by eigengap.
 
 ``--opener`` replaces the opening (``{c}``: the condition, ``{C}``: capitalised; the
 default ``"{C}:"`` is the package's). Texts in the loader's order. Default model,
@@ -43,15 +43,11 @@ from conditioned_texts import CONDITIONS, load
 CHOICES = ("plain", "eigengap", "consensus", "agreement")
 
 
-def choices(built, scores, agreement):
-    """The candidate each label-free rule picks: ``{rule: design name}``."""
+def choices(built, scores):
+    """The candidate each rule the estimators do not use picks: ``{rule: design name}``."""
     names = list(built)
-    plain = [n for n in names if n.startswith("prompt")]
     consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
-    slot = "opened" if agreement["opened"] > agreement["prompt"] else "prompt"
-    return {"plain": max(plain, key=scores.get), "eigengap": max(names, key=scores.get),
-            "consensus": max(names, key=consensus.get),
-            "agreement": max([n for n in names if n.startswith(slot)], key=scores.get)}
+    return {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get)}
 
 
 def main():
@@ -63,8 +59,8 @@ def main():
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from sklearn_icc.cluster._affinity import score_layers
-    from sklearn_icc.cluster._conditioned import (CANDIDATES, OPENED_CANDIDATES, reading_agreement,
-                                                  wanted_layers)
+    from sklearn_icc.cluster._conditioned import (CANDIDATES, OPENED_CANDIDATES, conditioned_partition,
+                                                  reading_agreement, wanted_layers)
     from sklearn_icc.runtime import load_model
     from sklearn_icc.runtime.capture.conditioned import read_texts
     from sklearn_icc.runtime.prompts import questions
@@ -91,7 +87,10 @@ def main():
                 for name, (_, _, _, A, labels, _) in items.items():
                     built[name], affinities[name] = labels, A
             scores = score_layers(affinities, k)
-            picked = choices(built, scores, agreement)
+            plain = {slot: v for slot, v in reading.states.items() if slot != "opened"}
+            shipped = {rule: conditioned_partition(states, n_states, k, 10, np.random.RandomState(0),
+                                                   held=reading.layers)[0]
+                       for rule, states in (("plain", plain), ("agreement", reading.states))}
             if header is None:
                 header = list(built)
                 print(f"\n### {data} (opener {args.opener!r})\n")
@@ -102,7 +101,8 @@ def main():
             for name in header:
                 other = max(adjusted_rand_score(v, built[name]) for t, v in labelings.items() if t != target)
                 cells.append(f"{adjusted_rand_score(y, built[name]):.2f} [{other:.2f}] ({scores[name]:.3f})")
-            chosen = {rule: adjusted_rand_score(y, built[name]) for rule, name in picked.items()}
+            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores).items()},
+                      **{rule: adjusted_rand_score(y, labels) for rule, labels in shipped.items()}}
             for rule, value in chosen.items():
                 totals[rule].append(value)
             print(f"| {condition} | " + " | ".join(cells)

@@ -126,10 +126,16 @@ def choose_design(states, n_states, n_clusters, max_clusters, designs=DESIGNS[:2
     if len(built) == 1 or not usable:
         design, F, center, A = next(iter(built.values()))
         return design, F, center, A, {}
-    k = None if n_clusters is None else min(n_clusters, n - 1)
-    scores = score_layers({name: item[3] for name, item in built.items()}, k, max_clusters=min(max_clusters, n - 1))
+    scores = _eigengaps({name: item[3] for name, item in built.items()}, n_clusters, max_clusters)
     best = max(scores, key=scores.get)
     return (*built[best], scores)
+
+
+def _eigengaps(affinities, n_clusters, max_clusters):
+    """Each candidate affinity's eigengap score, k (or its estimate) capped below the number of texts."""
+    n = len(next(iter(affinities.values())))
+    k = None if n_clusters is None else min(n_clusters, n - 1)
+    return score_layers(affinities, k, max_clusters=min(max_clusters, n - 1))
 
 
 def cluster_names(words, labels, n_clusters):
@@ -328,18 +334,6 @@ def conditioned_partition(states, n_states, n_clusters, max_clusters, random_sta
     design, F, center, A, scores = choose_design(states, n_states, n_clusters, max_clusters, CANDIDATES[kind],
                                                  held=held)
     n = len(F)
-    if kind == "attitude" and "opened" in states and n >= 3 and A.sum() > 0:
-        k = n_clusters if n_clusters is not None else estimate_n_clusters(A, min(max_clusters, n - 1))
-        readings = {slot: reading_agreement(states, n_states, k, random_state, designs, held=held)
-                    for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES))}
-        agreement = {slot: value for slot, (value, _) in readings.items()}
-        built = readings["opened" if agreement["opened"] > agreement["prompt"] else "prompt"][1]
-        if built:
-            scored = None if n_clusters is None else min(n_clusters, n - 1)
-            scores = score_layers({name: item[3] for name, item in built.items()}, scored,
-                                  max_clusters=min(max_clusters, n - 1))
-            design, F, center, A, labels, readout = built[max(scores, key=scores.get)]
-            return labels, k, design, F, center, A, scores, readout, agreement
     if A.sum() == 0:  # every text read alike (identical texts): one block
         k = n_clusters if n_clusters is not None else 1
         labels = np.zeros(n, dtype=np.int64) if k == 1 else np.arange(n, dtype=np.int64) % k
@@ -348,6 +342,15 @@ def conditioned_partition(states, n_states, n_clusters, max_clusters, random_sta
                           "the labels split them arbitrarily.", UserWarning, stacklevel=3)
         return labels, k, design, F, center, A, scores, "spectral", agreement
     k = n_clusters if n_clusters is not None else (estimate_n_clusters(A, min(max_clusters, n - 1)) if n > 2 else 1)
+    if kind == "attitude" and "opened" in states and n >= 3:
+        readings = {slot: reading_agreement(states, n_states, k, random_state, designs, held=held)
+                    for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES))}
+        agreement = {slot: value for slot, (value, _) in readings.items()}
+        built = readings["opened" if agreement["opened"] > agreement["prompt"] else "prompt"][1]
+        if built:
+            scores = _eigengaps({name: item[3] for name, item in built.items()}, n_clusters, max_clusters)
+            design, F, center, A, labels, readout = built[max(scores, key=scores.get)]
+            return labels, k, design, F, center, A, scores, readout, agreement
     labels, readout = readout_labels(F, A, k, random_state)
     return labels, k, design, F, center, A, scores, readout, agreement
 
