@@ -164,6 +164,26 @@ def test_the_reading_whose_designs_agree_is_used(n_clusters):
     assert found[2].slots == ("prompt",) and found[8]["prompt"] > found[8]["opened"]
 
 
+def test_an_attitude_partition_builds_each_design_once(monkeypatch):
+    import sklearn_icc.cluster._conditioned as conditioned
+
+    states = _states({"prompt": [B_TRUTH, B_TRUTH, A_TRUTH], "opened": [A_TRUTH] * 3})
+    states["text"] = states["prompt"]
+    expected = conditioned_partition(states, 3, 2, 10, 0)
+    built = []
+    real = conditioned.design_features
+
+    def counted(states, design, *args, **kwargs):
+        built.append(design.name)
+        return real(states, design, *args, **kwargs)
+
+    monkeypatch.setattr(conditioned, "design_features", counted)
+    found = conditioned_partition(states, 3, 2, 10, 0)
+    assert sorted(built) == sorted(d.name for d in CANDIDATES["attitude"] + OPENED_CANDIDATES)
+    np.testing.assert_array_equal(found[0], expected[0])
+    assert found[2] is expected[2] and found[8] == expected[8]
+
+
 def test_a_tie_keeps_the_plain_reading_and_no_opened_slot_reads_plainly():
     states = _states({"prompt": [A_TRUTH] * 3, "opened": [A_TRUTH] * 3})
     states["text"] = states["prompt"]
@@ -186,8 +206,8 @@ def test_an_opened_fit_predicts_from_the_opened_slot(tiny_model, monkeypatch):
 
     real = conditioned.reading_agreement
 
-    def opened_agrees_more(states, n_states, k, random_state, designs, held=None):  # force the opened reading
-        agreement, built = real(states, n_states, k, random_state, designs, held=held)
+    def opened_agrees_more(states, n_states, k, random_state, designs, **kwargs):  # force the opened reading
+        agreement, built = real(states, n_states, k, random_state, designs, **kwargs)
         return agreement + 10.0 * (designs == OPENED_CANDIDATES), built
 
     monkeypatch.setattr(conditioned, "reading_agreement", opened_agrees_more)
