@@ -356,9 +356,11 @@ def conditioned_partition(states, n_states, n_clusters, max_clusters, random_sta
         readings = {slot: reading_agreement(states, n_states, k, random_state, designs, held=held, memo=memo)
                     for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES))}
         agreement = {slot: value for slot, (value, _) in readings.items()}
-        built = readings["opened" if agreement["opened"] > agreement["prompt"] else "prompt"][1]
+        chosen = "opened" if agreement["opened"] > agreement["prompt"] else "prompt"
+        built = readings[chosen][1]
         if built:
-            scores = _eigengaps({name: item[3] for name, item in built.items()}, n_clusters, max_clusters)
+            if chosen == "opened":  # the plain reading's eigengaps are choose_design's, on the same affinities
+                scores = _eigengaps({name: item[3] for name, item in built.items()}, n_clusters, max_clusters)
             design, F, center, A, labels, readout = built[max(scores, key=scores.get)]
             return labels, k, design, F, center, A, scores, readout, agreement
     labels, readout = readout_labels(F, A, k, random_state)
