@@ -8,11 +8,14 @@ settings), then partitioned for ``--orders`` seeded permutations of the texts, w
 readout before restarts, 5 the one before the wide search), and with the estimators'
 default (:data:`~sklearn_icc.cluster._conditioned.N_RESTARTS` restarts and the wide
 search, :func:`~sklearn_icc.cluster._conditioned.wide_kmeans_labels`), all on the
-plain reading's design chosen by eigengap. The last two columns are the estimators'
+plain reading's design chosen by eigengap. The last three columns are the estimators'
 partition (:func:`~sklearn_icc.cluster._conditioned.conditioned_partition`: for an
 attitude condition, the plain or the opened reading, whichever's designs agree more),
-over the same orders and in the loader's order. Prints the median, lowest and highest
-ARI against the labeling the condition names::
+over the same orders and in the loader's order, and the estimators' fit, which
+partitions the texts sorted by text whatever their order
+(:func:`~sklearn_icc.cluster._by_condition.reading_order`; here from the states read in
+the loader's order, permuted). Prints the median, lowest and highest ARI against the
+labeling the condition names::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_orders.py --restarts 1 5
     OMP_NUM_THREADS=2 python benchmarks/conditioned_orders.py --restarts   # the default and the estimators' only
@@ -38,7 +41,7 @@ def main():
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     from sklearn_icc import AttentionSpectralClustering
-    from sklearn_icc.cluster._by_condition import read
+    from sklearn_icc.cluster._by_condition import read, reading_order
     from sklearn_icc.cluster._conditioned import (CANDIDATES, N_RESTARTS, choose_design, conditioned_partition,
                                                   readout_labels)
     from sklearn_icc.runtime.prompts.questions import check_condition, condition_kind
@@ -48,8 +51,9 @@ def main():
     variants = [(r, False) for r in args.restarts] + [(N_RESTARTS, True)]
     print("| data | condition | " + " | ".join(f"{r} restart(s){' + wide' if w else ''}: median / min / max"
                                              for r, w in variants)
-          + " | estimators' partition: median / min / max | estimators' partition, loader's order |")
-    print("|---|---|" + "---|" * (len(variants) + 2))
+          + " | estimators' partition: median / min / max | estimators' partition, loader's order"
+          + " | estimators' fit (sorted by text, any order) |")
+    print("|---|---|" + "---|" * (len(variants) + 3))
     for data in args.data:
         texts, labels = load(data)
         for condition, target in CONDITIONS[data].items():
@@ -77,6 +81,7 @@ def main():
             scores = [shipped(order) for order in orders]
             cells.append(f"{np.median(scores):.2f} / {np.min(scores):.2f} / {np.max(scores):.2f}")
             cells.append(f"{shipped(np.arange(len(texts))):.2f}")
+            cells.append(f"{shipped(reading_order(texts)):.2f}")
             print(f"| {data} | {condition} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
 from ..runtime.prompts.questions import check_condition, condition_kind
 from ..runtime.spec import is_texts
-from ._affinity import eigengap_score
+from ._affinity import canonical_labels, eigengap_score
 from ._conditioned import (
     affinity_from_features,
     central_texts,
@@ -84,10 +84,58 @@ def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False
     return reading, n_states
 
 
+def reading_order(texts):
+    """The order a fit reads and partitions ``texts`` in: sorted by text, so that the
+    fitted partition does not depend on the order the texts are given in (the readout's
+    seeded restarts did: over 10 orders of the friend messages, the request ranged from
+    ARI 0.74 to 1.00, ``benchmarks/conditioned_orders.py``). Identical texts keep their
+    given order; they are read alike, so they share a cluster.
+
+    Examples
+    --------
+    >>> from sklearn_icc.cluster._by_condition import reading_order
+    >>> reading_order(["pear", "apple", "fig", "apple"])
+    array([1, 3, 2, 0])
+    """
+    return np.asarray(sorted(range(len(texts)), key=lambda i: str(texts[i])), dtype=np.int64)
+
+
+def in_given_order(order, labels, names):
+    """Labels and names partitioned in ``order`` (:func:`reading_order`), back in the
+    texts' given order: ``(back, labels, names)``, where ``back`` indexes the ordered rows
+    by given position, the labels are numbered by first appearance in the given order,
+    and each cluster keeps its name (a cluster left empty goes after the others).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_icc.cluster._by_condition import in_given_order
+    >>> back, labels, names = in_given_order(np.array([1, 2, 0]), np.array([0, 0, 1]), ["apple", "pear"])
+    >>> back, labels, names
+    (array([2, 0, 1]), array([0, 1, 1]), ['pear', 'apple'])
+    """
+    back = np.argsort(np.asarray(order), kind="stable")
+    given = np.asarray(labels)[back]
+    relabelled = canonical_labels(given)
+    new_of = {}
+    for old, new in zip(given.tolist(), relabelled.tolist()):
+        new_of.setdefault(old, new)
+    for old in range(len(names)):
+        new_of.setdefault(old, len(new_of))
+    named = [""] * len(names)
+    for old, new in new_of.items():
+        named[new] = names[old]
+    return back, relabelled, named
+
+
 def fit_conditioned(estimator, X):
-    """Fit ``estimator`` on texts ``X`` by the conditioned reading; return it."""
+    """Fit ``estimator`` on texts ``X`` by the conditioned reading; return it. The texts are
+    read and partitioned in :func:`reading_order`, and the fitted attributes put back in
+    the given order."""
     loaded = estimator._model_spec().load()
-    texts = list(X)
+    given = list(X)
+    order = reading_order(given)
+    texts = [given[i] for i in order]
     every = answers_every_text(len(texts), estimator.n_clusters or estimator.max_clusters)
     kind = condition_kind(check_condition(estimator.condition))
     reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0,
@@ -105,9 +153,11 @@ def fit_conditioned(estimator, X):
         words = [""] * len(texts)
         for i, answer in zip(asked, answered.answers):
             words[i] = answer_word(answer)
-    estimator.labels_ = np.asarray(labels, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    back, labels, names = in_given_order(order, labels, cluster_names(words, labels, int(k)))
+    estimator.labels_ = labels
     estimator.n_clusters_ = int(k)
-    estimator.affinity_matrix_ = A
+    estimator.affinity_matrix_ = A[np.ix_(back, back)]
     estimator.layer_ = int(max(design.resolved_layers(n_states))) - 1  # 0-based decoder layer
     estimator.layer_scores_ = {}
     estimator.reading_ = design
@@ -115,9 +165,9 @@ def fit_conditioned(estimator, X):
     estimator.reading_scores_ = scores
     estimator.reading_agreement_ = agreement
     estimator.reading_center_ = center
-    estimator.embedding_ = F
-    estimator.answers_ = np.asarray(words, dtype=object)
-    estimator.cluster_names_ = cluster_names(words, estimator.labels_, estimator.n_clusters_)
+    estimator.embedding_ = F[back]
+    estimator.answers_ = np.asarray(words, dtype=object)[back]
+    estimator.cluster_names_ = names
     estimator.X_fit_ = X
     estimator._record_runtime(loaded)
     return estimator

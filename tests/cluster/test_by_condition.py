@@ -44,6 +44,28 @@ def test_fit_reads_the_condition_and_names_clusters(tiny_model):
     np.testing.assert_array_equal(clone.predict(TEXTS[:3]), asc.predict(TEXTS[:3]))
 
 
+ORDERED = TEXTS + ["rain again today", "sunny and warm", "a cold wind", "snow fell overnight"]
+
+
+@pytest.mark.parametrize("condition", ["sentiment", "topic"])
+def test_the_fit_does_not_depend_on_the_order_of_the_texts(tiny_model, condition):
+    from sklearn_icc.runtime import canonical_labels
+
+    given = AttentionSpectralClustering(3, model=tiny_model, condition=condition, random_state=0).fit(ORDERED)
+    for seed in range(6):
+        perm = np.random.default_rng(seed).permutation(len(ORDERED))
+        shuffled = AttentionSpectralClustering(3, model=tiny_model, condition=condition, random_state=0).fit(
+            [ORDERED[i] for i in perm])
+        labels = given.labels_[perm]
+        np.testing.assert_array_equal(shuffled.labels_, canonical_labels(labels))  # numbered by first appearance
+        first = {int(new): int(old) for old, new in zip(labels[::-1], shuffled.labels_[::-1])}
+        assert shuffled.cluster_names_ == [given.cluster_names_[first[c]] for c in range(3)]
+        np.testing.assert_array_equal(shuffled.embedding_, given.embedding_[perm])
+        np.testing.assert_array_equal(shuffled.affinity_matrix_, given.affinity_matrix_[np.ix_(perm, perm)])
+        np.testing.assert_array_equal(shuffled.answers_, given.answers_[perm])
+        assert shuffled.reading_ == given.reading_ and shuffled.readout_ == given.readout_
+
+
 def test_a_large_fit_asks_only_the_central_texts_for_the_names(tiny_model, monkeypatch):
     from sklearn_icc.cluster import _by_condition
 
