@@ -161,7 +161,9 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     ----------
     %(asc_parameters)s
     verbose : int, default=0
-        Accepted for symmetry with :class:`InContextClustering`; a fit is one pass.
+        Above 0, texts with a ``condition`` (read one by one) show a progress bar over
+        the texts read, in ``fit``, ``predict``, ``predict_proba`` and ``score``; any
+        other fit is one forward pass.
 
     Attributes
     ----------

@@ -69,12 +69,13 @@ def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False
     """The conditioned reading of ``texts`` under ``estimator.condition``, only the layers
     the candidate designs use kept (or ``layers``); ``answer_tokens`` greedy answer tokens
     per text (0: none, for features only); ``opened`` also reads the ``"opened"`` slot;
-    warns how many texts were cut."""
+    warns how many texts were cut; ``estimator.verbose`` above 0 shows a progress bar."""
     condition = check_condition(estimator.condition, loaded.tokenizer)
     n_states = loaded.model.config.num_hidden_layers + 1
     layers = wanted_layers(n_states) if layers is None else layers
     reading = read_texts(loaded, list(texts), condition, layers=layers, answer_tokens=answer_tokens,
-                         max_text_tokens=estimator.max_text_tokens, opened=opened)
+                         max_text_tokens=estimator.max_text_tokens, opened=opened,
+                         verbose=getattr(estimator, "verbose", 0))
     if reading.n_cut and warn:
         warnings.warn(
             f"Cut {reading.n_cut} of the {len(texts)} texts to their first max_text_tokens="

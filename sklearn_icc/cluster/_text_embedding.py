@@ -57,6 +57,9 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
     max_text_tokens : int or None, default=128
         Each text is cut to this many tokens (with a warning).
+    verbose : int, default=0
+        Above 0, a progress bar (on stderr) over the texts read, in ``fit`` and
+        ``transform``.
 
     Attributes
     ----------
@@ -94,10 +97,11 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
         "max_text_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
     }
 
     def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
-                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
+                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
         self.condition = condition
         self.design = design
         self.model = model
@@ -105,6 +109,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.device = device
         self.dtype = dtype
         self.max_text_tokens = max_text_tokens
+        self.verbose = verbose
 
     # the estimator-side helpers of the conditioned reading (see _by_condition.read)
     image_encoder = None

@@ -66,6 +66,17 @@ def test_the_fit_does_not_depend_on_the_order_of_the_texts(tiny_model, condition
         assert shuffled.reading_ == given.reading_ and shuffled.readout_ == given.readout_
 
 
+def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="sentiment", verbose=1, random_state=0).fit(TEXTS)
+    err = capsys.readouterr().err
+    assert "reading and answering texts" in err and f"{len(TEXTS)}/{len(TEXTS)}" in err
+    asc.predict(TEXTS[:3])
+    err = capsys.readouterr().err
+    assert "reading texts" in err and "3/3" in err
+    AttentionSpectralClustering(2, model=tiny_model, condition="sentiment", random_state=0).fit(TEXTS)
+    assert "texts" not in capsys.readouterr().err
+
+
 def test_a_large_fit_asks_only_the_central_texts_for_the_names(tiny_model, monkeypatch):
     from sklearn_icc.cluster import _by_condition
 

@@ -57,3 +57,11 @@ def test_bad_conditions(tiny_model, condition, error, match):
 def test_numbers_are_not_texts(tiny_model):
     with pytest.raises(TypeError, match="embeds texts"):
         ConditionedTextEmbedding("topic", model=tiny_model).fit(np.zeros((3, 2)))
+
+
+def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
+    ConditionedTextEmbedding("topic", model=tiny_model, verbose=1).fit(TEXTS)
+    err = capsys.readouterr().err
+    assert "reading texts" in err and f"{len(TEXTS)}/{len(TEXTS)}" in err
+    ConditionedTextEmbedding("topic", model=tiny_model).fit(TEXTS)
+    assert "reading texts" not in capsys.readouterr().err

@@ -147,7 +147,7 @@ def answer_word(answer):
 
 def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_ANSWER_TOKENS,
                max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, token_budget=DEFAULT_TOKEN_BUDGET, layout=DEFAULT_LAYOUT, style=DEFAULT_QUESTION, keep_steps=False,
-               opened=False):
+               opened=False, verbose=0):
     """Read each text under the question of ``condition``; return a :class:`ConditionedReading`.
 
     Parameters
@@ -170,8 +170,11 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     opened : bool, default=False
         Also read the ``"opened"`` slot: the state at the last token of the answer's
         opening (:func:`~sklearn_icc.runtime.prompts.questions.opener`) after the prompt.
+    verbose : int, default=0
+        Above 0, a progress bar (on stderr) over the texts read, batch by batch.
     """
     import torch
+    from tqdm.auto import tqdm
 
     model, tokenizer = loaded.model, loaded.tokenizer
     if isinstance(answer_tokens, bool) or not isinstance(answer_tokens, (int, np.integer)) or answer_tokens < 0:
@@ -198,7 +201,9 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     stop_ids = {i for i in (tokenizer.eos_token_id, *tokenizer.all_special_ids) if i is not None}
     batches = _batches(lengths, max(token_budget, int(lengths.max())))
-    with out_of_memory_advice(model), torch.inference_mode():
+    desc = "reading and answering texts" if n_steps else "reading texts"
+    with out_of_memory_advice(model), torch.inference_mode(), \
+            tqdm(total=len(texts), desc=desc, unit="text", disable=verbose < 1) as bar:
         prefix_cache = _prefix_cache(loaded, prompt.prefix)
         for batch in batches:
             width = int(lengths[batch].max())
@@ -232,6 +237,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                 states["opened"][batch] = check_finite(picked, "opened hidden states", model).cpu().numpy()
                 _drop_last(out.cache, n_open)
             if not n_steps:
+                bar.update(len(batch))
                 continue
             token = model.lm_head(out.last_hidden_state[at, last]).argmax(-1)
             position = torch.as_tensor(n_prefix + lengths[batch])
@@ -259,6 +265,7 @@ def read_texts(loaded, texts, condition, *, layers=None, answer_tokens=DEFAULT_A
                 states["answer"][i] = states["prompt"][i] if j == 0 else steps[r, j - 1]
             if keep_steps:
                 kept_steps.append((batch, steps))
+            bar.update(len(batch))
     words = [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in answers]
     if keep_steps and kept_steps:
         states["steps"] = np.zeros((len(texts), *kept_steps[0][1].shape[1:]), np.float32)
