@@ -30,6 +30,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["car", "garden", "pet"], ["excited", "sad", "scared"], ["help", "news"]]),
     "load_colleague_messages": ("colleague_messages.csv", 72, 18, 4, [
         ["lunch", "parking", "printer"], ["annoyed", "grateful", "worried"], ["later", "urgent"]]),
+    "load_neighbour_posts": ("neighbour_posts.csv", 72, 24, 3, [
+        ["noise", "pets", "roads", "rubbish"], ["angry", "thankful", "worried"], ["notice", "question"]]),
     "load_travel_reviews": ("travel_reviews.csv", 60, 12, 5, [
         ["hotel", "museum", "restaurant"], ["negative", "positive"], ["business", "family"]]),
 }
