@@ -39,6 +39,22 @@ readout on the unit rows' full columns (before ``span_coordinates``) and on thei
 coordinates (now), and checks that both give the same labels::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --compare-readout
+
+``--compare-sample`` times the partition of a fit of ``--n`` texts (no model: seeded
+synthetic readings of an attitude condition, the three slots at the last 11 layers, 3
+planted classes), partitioning every row (as fits of at most
+:data:`~sklearn_icc.cluster._by_condition.MAX_PARTITIONED` texts do) against
+partitioning a random sample of that many and giving each other row the cluster it is
+most like (as larger fits now do); prints each one's seconds, peak memory allocated (tracemalloc) and
+ARI against the planted classes, and the ARI between the two::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 4000 --compare-sample
+
+With ``--real CONDITION``, the readings are the default model's, of ``--n`` shipped
+texts repeated (``--words 0``: each keeps its shipped labels), under ``CONDITION``
+("sentiment", "topic"), and the ARIs are against the labeling it names::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 4000 --compare-sample --real sentiment
 """
 
 from __future__ import annotations
@@ -58,6 +74,8 @@ def main():
     parser.add_argument("--compare-dtype", action="store_true", help="float32 (the default) against bfloat16")
     parser.add_argument("--compare-opened", action="store_true", help="with the opened reading or without")
     parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
+    parser.add_argument("--compare-sample", action="store_true", help="every row partitioned or a sample")
+    parser.add_argument("--real", choices=("sentiment", "topic"), help="with --compare-sample: real readings")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     import torch
@@ -65,6 +83,8 @@ def main():
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.compare_readout:
         return compare_readout(args.n, max(args.repeats, 3))
+    if args.compare_sample and not args.real:
+        return compare_sample(args.n)
     from sklearn_icc import AttentionSpectralClustering
     from sklearn_icc.data import load_topic_sentiment_texts
     from sklearn_icc.runtime import load_model
@@ -87,6 +107,10 @@ def main():
         return compare_dtype(X, args.repeats)
     if args.compare_opened:
         return compare_opened(X, args.repeats)
+    if args.compare_sample:
+        _, topic, sentiment = load_topic_sentiment_texts()
+        truth = {"topic": topic, "sentiment": sentiment}[args.real]
+        return compare_sample(args.n, condition=args.real, X=X, truth=truth[np.arange(args.n) % len(texts)])
     print("| condition | k | seconds | seconds per 1,000 texts |\n|---|---|---|---|")
     for condition, k in (("topic", 4), ("sentiment", 2)):
         start = time.perf_counter()
@@ -236,6 +260,62 @@ def compare_readout(n, repeats):
         ta, tb = np.median(times["full"]), np.median(times["span"])
         print(f"| {n} x {d} | {k} | {ta:.2f} | {tb:.2f} | {tb / ta:.2f} | "
               f"{bool(np.array_equal(labels['full'], labels['span']))} |", flush=True)
+
+
+def compare_sample(n, k=3, condition=None, X=None, truth=None):
+    """One partition of every row and one of a sample (the fit's path), on synthetic
+    readings, or on the default model's readings of ``X`` under ``condition``."""
+    import tracemalloc
+
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_icc.cluster._by_condition import MAX_PARTITIONED, nearest_cluster_labels, partitioned_rows
+    from sklearn_icc.cluster._conditioned import conditioned_partition, design_features
+
+    kind = "attitude"
+    if condition is None:
+        rng = np.random.default_rng(0)
+        truth = rng.integers(0, k, n)
+        held = tuple(range(20, 31))
+        states = {slot: (rng.normal(size=(k, 1, 576))[truth] + 6.0 * rng.normal(size=(n, len(held), 576)))
+                  .astype(np.float32) for slot in ("prompt", "opened", "text")}
+    else:
+        from sklearn_icc import AttentionSpectralClustering
+        from sklearn_icc.cluster._by_condition import read, reading_order
+        from sklearn_icc.runtime.prompts.questions import condition_kind
+
+        order = reading_order(X)
+        truth, kind, k = np.asarray(truth)[order], condition_kind(condition), len(np.unique(truth))
+        start = time.perf_counter()
+        reading, _ = read(AttentionSpectralClustering(k, condition=condition), _loaded(),
+                          [X[i] for i in order], opened=kind == "attitude")
+        states, held = reading.states, reading.layers
+        print(f"read {n} texts under {condition!r} in {time.perf_counter() - start:.0f} s")
+    print(f"load average before {os.getloadavg()[0]:.2f}; {n} texts, sample of {MAX_PARTITIONED}")
+    print("| rows partitioned | seconds | peak memory allocated (GB) | ARI against the true classes |\n|---|---|---|---|")
+    found = {}
+    for name in ("every row", "sample + nearest cluster"):
+        tracemalloc.start()
+        start = time.perf_counter()
+        random_state = np.random.RandomState(0)
+        sample = None if name == "every row" else partitioned_rows(n, random_state)
+        part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
+        labels, k_, design, F, center, *_ = conditioned_partition(part, 31, k, 10, random_state, held=held, kind=kind)
+        if sample is not None:
+            F, _ = design_features(states, design, 31, center=center, held=held)
+            labels = nearest_cluster_labels(F, sample, np.asarray(labels), k_)
+        seconds = time.perf_counter() - start
+        grown = tracemalloc.get_traced_memory()[1] / 1e9
+        tracemalloc.stop()
+        found[name] = labels
+        print(f"| {name} | {seconds:.1f} | {grown:.2f} | {adjusted_rand_score(truth, labels):.2f} |", flush=True)
+    print(f"\nARI between the two partitions: {adjusted_rand_score(*found.values()):.2f}")
+
+
+def _loaded():
+    from sklearn_icc.runtime import load_model
+
+    return load_model("default")
 
 
 if __name__ == "__main__":

@@ -170,7 +170,13 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     labels_ : ndarray of shape (n_samples,), dtype int64
         Cluster label of each point.
     affinity_matrix_ : ndarray of shape (n_samples, n_samples)
-        The chosen layer's point affinity.
+        The chosen layer's point affinity (texts with a ``condition``: of the texts
+        in ``sample_indices_``).
+    sample_indices_ : ndarray of shape (n_partitioned,), dtype int64
+        Texts with a ``condition`` only: the texts (indices into ``X``) the fit
+        partitioned, all of them unless there are more than 2,000; a larger fit
+        partitions a random sample of 2,000 and gives each other text the cluster it is
+        most like, as ``predict`` does.
     layer_ : int
         The 0-based layer used (with an affinity adapter, the last layer it runs).
     adapter_ : str or None

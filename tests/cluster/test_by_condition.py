@@ -66,6 +66,37 @@ def test_the_fit_does_not_depend_on_the_order_of_the_texts(tiny_model, condition
         assert shuffled.reading_ == given.reading_ and shuffled.readout_ == given.readout_
 
 
+def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_model, monkeypatch):
+    from sklearn_icc.cluster import _by_condition
+    from sklearn_icc.cluster._conditioned import proba_from_features
+    from sklearn_icc.runtime import canonical_labels
+
+    seen = []
+    real = _by_condition.conditioned_partition
+
+    def spy(states, *args, **kwargs):
+        seen.append(len(next(iter(states.values()))))
+        return real(states, *args, **kwargs)
+
+    monkeypatch.setattr(_by_condition, "conditioned_partition", spy)
+    monkeypatch.setattr(_by_condition, "MAX_PARTITIONED", 6)
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(ORDERED)
+    sample = asc.sample_indices_
+    assert seen == [6] and len(sample) == 6 and np.all(np.diff(sample) > 0)
+    assert asc.labels_.dtype == np.int64 and len(asc.labels_) == len(ORDERED) and set(asc.labels_) <= {0, 1}
+    np.testing.assert_allclose(asc.affinity_matrix_, affinity_from_features(asc.embedding_[sample]))
+    rest = np.setdiff1d(np.arange(len(ORDERED)), sample)
+    nearest = proba_from_features(asc.embedding_[rest], asc.embedding_[sample], asc.labels_[sample], 2).argmax(axis=1)
+    np.testing.assert_array_equal(asc.labels_[rest], nearest)
+    perm = np.random.default_rng(1).permutation(len(ORDERED))
+    shuffled = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(
+        [ORDERED[i] for i in perm])
+    np.testing.assert_array_equal(shuffled.labels_, canonical_labels(asc.labels_[perm]))
+    np.testing.assert_array_equal(np.sort(perm[shuffled.sample_indices_]), sample)  # the same texts sampled
+    small = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(TEXTS[:6])
+    np.testing.assert_array_equal(small.sample_indices_, np.arange(6))  # at most MAX_PARTITIONED: all of them
+
+
 def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
     asc = AttentionSpectralClustering(2, model=tiny_model, condition="sentiment", verbose=1, random_state=0).fit(TEXTS)
     err = capsys.readouterr().err
