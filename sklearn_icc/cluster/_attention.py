@@ -122,7 +122,9 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
     labels : ndarray of shape (n_samples,), dtype int64
         Canonical cluster labels.
     affinity_matrix : ndarray of shape (n_samples, n_samples)
-        The chosen layer's point affinity.
+        The chosen layer's point affinity (texts with a ``condition``: of the texts the
+        fit partitioned, all of them unless there are more than 2,000; see
+        :class:`AttentionSpectralClustering`'s ``sample_indices_``).
     layer : int
         The 0-based layer used.
     layer_scores : dict of int to float
