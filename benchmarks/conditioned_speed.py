@@ -269,8 +269,8 @@ def compare_sample(n, k=3, condition=None, X=None, truth=None):
 
     from sklearn.metrics import adjusted_rand_score
 
-    from sklearn_icc.cluster._by_condition import MAX_PARTITIONED, nearest_cluster_labels, partitioned_rows
-    from sklearn_icc.cluster._conditioned import conditioned_partition, design_features
+    from sklearn_icc.cluster._by_condition import MAX_PARTITIONED, partition_reading
+    from sklearn_icc.cluster._conditioned import conditioned_partition
 
     kind = "attitude"
     if condition is None:
@@ -298,12 +298,10 @@ def compare_sample(n, k=3, condition=None, X=None, truth=None):
         tracemalloc.start()
         start = time.perf_counter()
         random_state = np.random.RandomState(0)
-        sample = None if name == "every row" else partitioned_rows(n, random_state)
-        part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
-        labels, k_, design, F, center, *_ = conditioned_partition(part, 31, k, 10, random_state, held=held, kind=kind)
-        if sample is not None:
-            F, _ = design_features(states, design, 31, center=center, held=held)
-            labels = nearest_cluster_labels(F, sample, np.asarray(labels), k_)
+        if name == "every row":
+            labels = conditioned_partition(states, 31, k, 10, random_state, held=held, kind=kind)[0]
+        else:  # the fit's own path
+            labels = partition_reading(states, 31, k, 10, random_state, held, kind)[1]
         seconds = time.perf_counter() - start
         grown = tracemalloc.get_traced_memory()[1] / 1e9
         tracemalloc.stop()

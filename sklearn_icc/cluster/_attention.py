@@ -122,9 +122,7 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
     labels : ndarray of shape (n_samples,), dtype int64
         Canonical cluster labels.
     affinity_matrix : ndarray of shape (n_samples, n_samples)
-        The chosen layer's point affinity (texts with a ``condition``: of the texts the
-        fit partitioned, all of them unless there are more than 2,000; see
-        :class:`AttentionSpectralClustering`'s ``sample_indices_``).
+        The chosen layer's point affinity (texts with a ``condition``: see the estimator's ``sample_indices_``).
     layer : int
         The 0-based layer used.
     layer_scores : dict of int to float
@@ -172,13 +170,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     labels_ : ndarray of shape (n_samples,), dtype int64
         Cluster label of each point.
     affinity_matrix_ : ndarray of shape (n_samples, n_samples)
-        The chosen layer's point affinity (texts with a ``condition``: of the texts
-        in ``sample_indices_``).
-    sample_indices_ : ndarray of shape (n_partitioned,), dtype int64
-        Texts with a ``condition`` only: the texts (indices into ``X``) the fit
-        partitioned, all of them unless there are more than 2,000; a larger fit
-        partitions a random sample of 2,000 and gives each other text the cluster it is
-        most like, as ``predict`` does.
+        The chosen layer's point affinity (texts with a ``condition``: see ``sample_indices_``).
     layer_ : int
         The 0-based layer used (with an affinity adapter, the last layer it runs).
     adapter_ : str or None
@@ -199,9 +191,11 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         The device the model ran on.
     dtype_ : str
         The dtype the model ran in.
-    reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_
+    sample_indices_, reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_
         Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`):
-        the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
+        the texts (indices into ``X``) partitioned, whose affinity ``affinity_matrix_`` is (all
+        of them; beyond 2,000, a random 2,000, each other text given its nearest cluster
+        as ``predict`` does), the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
         candidate design's eigengap within the chosen reading, each candidate reading's
         agreement (an attitude condition: ``{"prompt": ..., "opened": ...}``, the ARI
         between its two designs' partitions; the larger wins), each text's features, its one-word answer (in a

@@ -157,6 +157,26 @@ def nearest_cluster_labels(F, sample, sample_labels, n_clusters, chunk=4096):
     return labels
 
 
+def partition_reading(states, n_states, n_clusters, max_clusters, random_state, held, kind):
+    """Partition a reading's rows: all of them, or beyond :data:`MAX_PARTITIONED` a random
+    sample (:func:`partitioned_rows`), every other row then given its nearest cluster
+    (:func:`nearest_cluster_labels`) under the sample's design and centring. Return
+    ``(sample, labels, k, design, F, center, A, scores, readout, agreement)``, as
+    :func:`conditioned_partition` does, with ``sample`` the partitioned rows (all of them
+    in a small fit), ``A`` their affinity, and ``labels`` and ``F`` every row's."""
+    n = len(next(iter(states.values())))
+    sample = partitioned_rows(n, random_state)
+    part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
+    labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(
+        part, n_states, n_clusters, max_clusters, random_state, held=held, kind=kind)
+    labels = np.asarray(labels, dtype=np.int64)
+    if sample is None:
+        return np.arange(n), labels, k, design, F, center, A, scores, readout, agreement
+    F, _ = design_features(states, design, n_states, center=center, held=held)
+    labels = nearest_cluster_labels(F, sample, labels, int(k))
+    return sample, labels, k, design, F, center, A, scores, readout, agreement
+
+
 def fit_conditioned(estimator, X):
     """Fit ``estimator`` on texts ``X`` by the conditioned reading; return it. The texts are
     read and partitioned in :func:`reading_order`, and the fitted attributes put back in
@@ -170,17 +190,9 @@ def fit_conditioned(estimator, X):
     kind = condition_kind(check_condition(estimator.condition))
     reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0,
                              opened=kind == "attitude")
-    random_state = check_random_state(estimator.random_state)
-    sample = partitioned_rows(len(texts), random_state)
-    states = reading.states if sample is None else {slot: v[sample] for slot, v in reading.states.items()}
-    labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(
-        states, n_states, estimator.n_clusters, estimator.max_clusters, random_state, held=reading.layers,
-        kind=kind)
-    if sample is None:
-        sample = np.arange(len(texts))
-    else:  # the other texts under the sample's design and centring, each to its nearest cluster
-        F, _ = design_features(reading.states, design, n_states, center=center, held=reading.layers)
-        labels = nearest_cluster_labels(F, sample, np.asarray(labels, dtype=np.int64), int(k))
+    sample, labels, k, design, F, center, A, scores, readout, agreement = partition_reading(
+        reading.states, n_states, estimator.n_clusters, estimator.max_clusters,
+        check_random_state(estimator.random_state), reading.layers, kind)
     if every:
         words = [answer_word(answer) for answer in reading.answers]
     else:  # a large fit: the texts nearest each cluster's centre are asked, and name it
@@ -190,7 +202,6 @@ def fit_conditioned(estimator, X):
         words = [""] * len(texts)
         for i, answer in zip(asked, answered.answers):
             words[i] = answer_word(answer)
-    labels = np.asarray(labels, dtype=np.int64)
     back, labels, names = in_given_order(order, labels, cluster_names(words, labels, int(k)))
     estimator.labels_ = labels
     estimator.n_clusters_ = int(k)
