@@ -55,6 +55,13 @@ texts repeated (``--words 0``: each keeps its shipped labels), under ``CONDITION
 ("sentiment", "topic"), and the ARIs are against the labeling it names::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 4000 --compare-sample --real sentiment
+
+With ``--distinct`` as well, no two texts are copies: each is two shipped texts of the
+same class joined, drawn at random without repeats (for "sentiment" from the 128 texts
+and the 60 travel reviews, for "topic" from the 128 texts, at most 3,968 pairs), so
+the texts outside the sample have no copy in it::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 4000 --compare-sample --real sentiment --distinct
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ def main():
     parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
     parser.add_argument("--compare-sample", action="store_true", help="every row partitioned or a sample")
     parser.add_argument("--real", choices=("sentiment", "topic"), help="with --compare-sample: real readings")
+    parser.add_argument("--distinct", action="store_true", help="with --real: pairs of same-class texts, no copies")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     import torch
@@ -107,6 +115,10 @@ def main():
         return compare_dtype(X, args.repeats)
     if args.compare_opened:
         return compare_opened(X, args.repeats)
+    if args.compare_sample and args.distinct:
+        X, truth = distinct_pairs(args.n, args.real)
+        print(f"{len(X)} distinct texts (pairs), {np.mean([len(t.split()) for t in X]):.1f} words each on average")
+        return compare_sample(len(X), condition=args.real, X=X, truth=truth)
     if args.compare_sample:
         _, topic, sentiment = load_topic_sentiment_texts()
         truth = {"topic": topic, "sentiment": sentiment}[args.real]
@@ -260,6 +272,23 @@ def compare_readout(n, repeats):
         ta, tb = np.median(times["full"]), np.median(times["span"])
         print(f"| {n} x {d} | {k} | {ta:.2f} | {tb:.2f} | {tb / ta:.2f} | "
               f"{bool(np.array_equal(labels['full'], labels['span']))} |", flush=True)
+
+
+def distinct_pairs(n, condition, seed=0):
+    """``n`` distinct texts, each two shipped texts of the same class under ``condition``
+    joined (ordered pairs of two different texts, drawn without repeats), and their class."""
+    from sklearn_icc.data import load_topic_sentiment_texts, load_travel_reviews
+
+    texts, topic, sentiment = load_topic_sentiment_texts()
+    labels = topic if condition == "topic" else sentiment
+    if condition == "sentiment":
+        travel, _, travel_sentiment, _ = load_travel_reviews()
+        texts, labels = list(texts) + list(travel), np.concatenate([labels, travel_sentiment])
+    pairs = [(i, j) for i in range(len(texts)) for j in range(len(texts)) if i != j and labels[i] == labels[j]]
+    if n > len(pairs):
+        raise SystemExit(f"--distinct has {len(pairs)} pairs under {condition!r}; ask for at most that many.")
+    chosen = np.random.default_rng(seed).choice(len(pairs), n, replace=False)
+    return [f"{texts[pairs[c][0]]} {texts[pairs[c][1]]}" for c in chosen], np.array([labels[pairs[c][0]] for c in chosen])
 
 
 def compare_sample(n, k=3, condition=None, X=None, truth=None):

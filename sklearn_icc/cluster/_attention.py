@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture.points import capture_points, n_decoder_layers
@@ -22,7 +22,8 @@ from ._affinity import (
     spectral_labels,
 )
 from ._base import _BaseLLMClustering
-from ._by_condition import conditioned_proba, conditioned_score, fit_conditioned, forget_reading, reads_condition
+from ._by_condition import MAX_PARTITIONED, conditioned_proba, conditioned_score, fit_conditioned, forget_reading
+from ._by_condition import reads_condition
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 from ._learned import fit_learned, model_adapter, predict_proba_learned, resolve_affinity_adapter, score_learned
@@ -106,7 +107,8 @@ def layer_affinities(X, n_clusters=3, *, model="default", adapter=None, layers="
 def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="default", adapter="auto",
                                   layer=DEFAULT_LAYER, affinity="hidden", heads=None, condition=None, prompt="paper",
                                   point_format="paper", random_state=None, device="auto", dtype="auto",
-                                  image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS):
+                                  image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS,
+                                  max_samples=MAX_PARTITIONED):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
     This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
@@ -139,9 +141,9 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
     """
     estimator = AttentionSpectralClustering(
         n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity,
-        heads=heads, condition=condition, prompt=prompt, point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-        image_encoder=image_encoder, max_text_tokens=max_text_tokens,
-    ).fit(X)
+        heads=heads, condition=condition, prompt=prompt, point_format=point_format, random_state=random_state,
+        device=device, dtype=dtype, image_encoder=image_encoder, max_text_tokens=max_text_tokens,
+        max_samples=max_samples).fit(X)
     return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
 
 
@@ -192,15 +194,13 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     dtype_ : str
         The dtype the model ran in.
     sample_indices_, reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_
-        Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`):
-        the texts (indices into ``X``) partitioned, whose affinity ``affinity_matrix_`` is (all
-        of them; beyond 2,000, a random 2,000, each other text given its nearest cluster
-        as ``predict`` does), the design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each
-        candidate design's eigengap within the chosen reading, each candidate reading's
-        agreement (an attitude condition: ``{"prompt": ..., "opened": ...}``, the ARI
-        between its two designs' partitions; the larger wins), each text's features, its one-word answer (in a
-        large fit only the texts nearest each cluster's centre are asked; the others
-        are ``""``), and each cluster's name from those answers.
+        Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`): the texts (indices into
+        ``X``) partitioned, whose affinity ``affinity_matrix_`` is (all of them, or a random ``max_samples``), the
+        design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each candidate design's eigengap
+        within the chosen reading, each candidate reading's agreement (an attitude condition: ``{"prompt": ...,
+        "opened": ...}``, the ARI between its two designs' partitions; the larger wins), each text's features, its
+        one-word answer (in a large fit only the texts nearest each cluster's centre are asked; the others are
+        ``""``), and each cluster's name from those answers.
 
     See Also
     --------
@@ -231,19 +231,20 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         "layer": [Integral, StrOptions({"auto"})],  # bools are rejected in fit
         "heads": [list, tuple, None],
         "affinity": [StrOptions(set(AFFINITIES))],
+        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter="auto", layer=DEFAULT_LAYER,
                  heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
                  random_state=None, device="auto", dtype="auto", image_encoder=None,
-                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, verbose=0):
         super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
-                         prompt=prompt,
-                         point_format=point_format, random_state=random_state, device=device, dtype=dtype,
-                         image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
+                         prompt=prompt, point_format=point_format, random_state=random_state, device=device,
+                         dtype=dtype, image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
         self.layer = layer
         self.heads = heads
         self.affinity = affinity
+        self.max_samples = max_samples
 
     def _language_model_adapter(self):
         return model_adapter(self.adapter)

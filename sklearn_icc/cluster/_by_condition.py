@@ -129,20 +129,20 @@ def in_given_order(order, labels, names):
     return back, relabelled, named
 
 
-#: A fit of more texts partitions a random sample of this many and gives each other text
-#: the cluster it is most like (:func:`partitioned_rows`).
+#: The default ``max_samples``: a fit of more texts partitions a random sample of this many
+#: and gives each other text the cluster it is most like (:func:`partitioned_rows`).
 MAX_PARTITIONED = 2000
 
 
-def partitioned_rows(n_texts, random_state):
-    """The rows a fit partitions: ``None`` (all) for at most :data:`MAX_PARTITIONED` texts,
-    else a sorted random sample of that many. The partition's cost grows faster than the
+def partitioned_rows(n_texts, random_state, max_samples=MAX_PARTITIONED):
+    """The rows a fit partitions: ``None`` (all) for at most ``max_samples`` texts (or
+    ``max_samples=None``), else a sorted random sample of that many. The partition's cost grows faster than the
     texts: the readout of 1,000 synthetic readings took 12 s, of 2,000 27 s and of 4,000
     127 s (dense affinities, their eigendecompositions and silhouettes; 2 threads), and
     its memory grows with the square of the texts."""
-    if n_texts <= MAX_PARTITIONED:
+    if max_samples is None or n_texts <= max_samples:
         return None
-    return np.sort(random_state.choice(n_texts, MAX_PARTITIONED, replace=False))
+    return np.sort(random_state.choice(n_texts, max_samples, replace=False))
 
 
 def nearest_cluster_labels(F, sample, sample_labels, n_clusters, chunk=4096):
@@ -157,15 +157,16 @@ def nearest_cluster_labels(F, sample, sample_labels, n_clusters, chunk=4096):
     return labels
 
 
-def partition_reading(states, n_states, n_clusters, max_clusters, random_state, held, kind):
-    """Partition a reading's rows: all of them, or beyond :data:`MAX_PARTITIONED` a random
+def partition_reading(states, n_states, n_clusters, max_clusters, random_state, held, kind,
+                      max_samples=MAX_PARTITIONED):
+    """Partition a reading's rows: all of them, or beyond ``max_samples`` a random
     sample (:func:`partitioned_rows`), every other row then given its nearest cluster
     (:func:`nearest_cluster_labels`) under the sample's design and centring. Return
     ``(sample, labels, k, design, F, center, A, scores, readout, agreement)``, as
     :func:`conditioned_partition` does, with ``sample`` the partitioned rows (all of them
     in a small fit), ``A`` their affinity, and ``labels`` and ``F`` every row's."""
     n = len(next(iter(states.values())))
-    sample = partitioned_rows(n, random_state)
+    sample = partitioned_rows(n, random_state, max_samples)
     part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
     labels, k, design, F, center, A, scores, readout, agreement = conditioned_partition(
         part, n_states, n_clusters, max_clusters, random_state, held=held, kind=kind)
@@ -180,8 +181,12 @@ def partition_reading(states, n_states, n_clusters, max_clusters, random_state, 
 def fit_conditioned(estimator, X):
     """Fit ``estimator`` on texts ``X`` by the conditioned reading; return it. The texts are
     read and partitioned in :func:`reading_order`, and the fitted attributes put back in
-    the given order. More than :data:`MAX_PARTITIONED` texts: a random sample of them is
-    partitioned, and every other text gets the cluster it is most like."""
+    the given order. More than ``estimator.max_samples`` texts: a random sample of that
+    many is partitioned, and every other text gets the cluster it is most like."""
+    max_samples, k_asked = estimator.max_samples, estimator.n_clusters or 2
+    if max_samples is not None and max_samples < k_asked:
+        raise ValueError(f"max_samples={max_samples} is fewer texts than the {k_asked} clusters asked for; "
+                         f"raise max_samples or set None to partition every text.")
     loaded = estimator._model_spec().load()
     given = list(X)
     order = reading_order(given)
@@ -192,7 +197,7 @@ def fit_conditioned(estimator, X):
                              opened=kind == "attitude")
     sample, labels, k, design, F, center, A, scores, readout, agreement = partition_reading(
         reading.states, n_states, estimator.n_clusters, estimator.max_clusters,
-        check_random_state(estimator.random_state), reading.layers, kind)
+        check_random_state(estimator.random_state), reading.layers, kind, max_samples)
     if every:
         words = [answer_word(answer) for answer in reading.answers]
     else:  # a large fit: the texts nearest each cluster's centre are asked, and name it

@@ -79,8 +79,7 @@ def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_
         return real(states, *args, **kwargs)
 
     monkeypatch.setattr(_by_condition, "conditioned_partition", spy)
-    monkeypatch.setattr(_by_condition, "MAX_PARTITIONED", 6)
-    asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(ORDERED)
+    asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=6, random_state=0).fit(ORDERED)
     sample = asc.sample_indices_
     assert seen == [6] and len(sample) == 6 and np.all(np.diff(sample) > 0)
     assert asc.labels_.dtype == np.int64 and len(asc.labels_) == len(ORDERED) and set(asc.labels_) <= {0, 1}
@@ -89,12 +88,26 @@ def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_
     nearest = proba_from_features(asc.embedding_[rest], asc.embedding_[sample], asc.labels_[sample], 2).argmax(axis=1)
     np.testing.assert_array_equal(asc.labels_[rest], nearest)
     perm = np.random.default_rng(1).permutation(len(ORDERED))
-    shuffled = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(
+    shuffled = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=6, random_state=0).fit(
         [ORDERED[i] for i in perm])
     np.testing.assert_array_equal(shuffled.labels_, canonical_labels(asc.labels_[perm]))
     np.testing.assert_array_equal(np.sort(perm[shuffled.sample_indices_]), sample)  # the same texts sampled
-    small = AttentionSpectralClustering(2, model=tiny_model, condition="topic", random_state=0).fit(TEXTS[:6])
-    np.testing.assert_array_equal(small.sample_indices_, np.arange(6))  # at most MAX_PARTITIONED: all of them
+    seen.clear()
+    small = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=6,
+                                        random_state=0).fit(TEXTS[:6])
+    np.testing.assert_array_equal(small.sample_indices_, np.arange(6))  # at most max_samples: all of them
+    every = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=None,
+                                        random_state=0).fit(ORDERED)
+    assert seen == [6, len(ORDERED)]
+    np.testing.assert_array_equal(every.sample_indices_, np.arange(len(ORDERED)))
+    assert every.affinity_matrix_.shape == (len(ORDERED), len(ORDERED))
+
+
+@pytest.mark.parametrize("max_samples, match", [(1, "max_samples=1 is fewer texts than the 2 clusters"),
+                                                 (0, "max_samples"), (2.5, "max_samples"), ("all", "max_samples")])
+def test_max_samples_must_hold_the_clusters(tiny_model, max_samples, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=max_samples).fit(TEXTS)
 
 
 def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
