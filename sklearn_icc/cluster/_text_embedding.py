@@ -7,6 +7,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -45,10 +46,12 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         (``"prompt-top-third"``); the same after the answer's opening ("Urgency:",
         ``"opened-last"``, ``"opened-top-third"``); or the mean of the text's own tokens
         at the final layer, standardised (``"text-last"``). ``"auto"``: ``"text-last"`` for a
-        content-like condition ("topic", "product"), else the plain answer-slot design
-        whose cosine affinity on the fitted texts has the larger eigengap (at its own
-        estimated number of clusters; the opened designs only by name); the one used is
-        ``design_``.
+        content-like condition ("topic", "product"), else the design
+        :class:`AttentionSpectralClustering` would choose on the fitted texts with
+        ``n_clusters=None``: of the plain and the opened reading, the one whose two
+        designs partition the texts more alike, and within it the design whose cosine
+        affinity has the larger eigengap (k estimated from the eigengap); the one used
+        is ``design_``.
     model : str or path, default="default"
         The LLM (see :class:`AttentionSpectralClustering`).
     adapter : str, path or None, default=None
@@ -57,6 +60,9 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
     max_text_tokens : int or None, default=128
         Each text is cut to this many tokens (with a warning).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the partitions that ``design="auto"`` compares for an attitude-like
+        condition (an int gives the same design on every fit).
     verbose : int, default=0
         Above 0, a progress bar (on stderr) over the texts read, in ``fit`` and
         ``transform``.
@@ -65,6 +71,10 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     ----------
     design_ : ReadingDesign
         The design used.
+    reading_agreement_ : dict
+        With ``design="auto"`` and an attitude-like condition, each candidate reading's
+        agreement (``{"prompt": ..., "opened": ...}``, the ARI between its two designs'
+        partitions; the larger wins); else empty.
     center_ : ndarray of shape (n_slots * n_layers, 2, hidden_size)
         The mean and scale of each normalised layer vector over the fitted texts.
     n_features_out_ : int
@@ -97,11 +107,12 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
         "max_text_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
-                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, verbose=0):
+                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, random_state=None, verbose=0):
         self.condition = condition
         self.design = design
         self.model = model
@@ -109,6 +120,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.device = device
         self.dtype = dtype
         self.max_text_tokens = max_text_tokens
+        self.random_state = random_state
         self.verbose = verbose
 
     # the estimator-side helpers of the conditioned reading (see _by_condition.read)
@@ -142,10 +154,17 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         embedding : ndarray of shape (n_samples, n_features)
             ``n_features`` is ``n_features_out_``.
         """
+        from ._by_condition import partition_reading
+
         design = next((d for d in DESIGNS if d.name == self.design), None)
-        loaded, reading, n_states = self._read(X, opened=design is not None and "opened" in design.slots)
-        if design is None:
-            kind = condition_kind(check_condition(self.condition))
+        kind = condition_kind(check_condition(self.condition))
+        choose = design is None and kind == "attitude"  # between the plain and the opened reading, as a fit would
+        loaded, reading, n_states = self._read(X, opened=choose or (design is not None and "opened" in design.slots))
+        self.reading_agreement_ = {}
+        if choose:
+            *_, design, F, center, _, _, _, self.reading_agreement_ = partition_reading(
+                reading.states, n_states, None, 10, check_random_state(self.random_state), reading.layers, kind)
+        elif design is None:
             design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],
                                                     held=reading.layers)
         else:

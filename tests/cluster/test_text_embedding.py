@@ -22,7 +22,23 @@ def test_fit_transform_and_transform_agree(tiny_model):
     np.testing.assert_allclose(embed.transform(TEXTS), F, atol=1e-4)
     names = embed.get_feature_names_out()
     assert len(names) == F.shape[1] and names[0] == "conditionedtextembedding0"
-    assert embed.design_.name in ("prompt-last", "prompt-top-third")
+    assert embed.design_.name in ("prompt-last", "prompt-top-third", "opened-last", "opened-top-third")
+
+
+@pytest.mark.parametrize("condition", ["urgency", "emotion"])
+def test_auto_chooses_the_design_a_fit_with_unknown_k_would(tiny_model, condition):
+    from sklearn_icc import AttentionSpectralClustering
+
+    texts = sorted(TEXTS + ["the fund lost money", "puppies nap", "rates went up", "a bird sings"])
+    embed = ConditionedTextEmbedding(condition, model=tiny_model, random_state=0)
+    F = embed.fit_transform(texts)
+    fit = AttentionSpectralClustering(None, condition=condition, model=tiny_model, random_state=0).fit(texts)
+    assert set(embed.reading_agreement_) == {"prompt", "opened"}
+    assert embed.reading_agreement_ == fit.reading_agreement_ and embed.design_ == fit.reading_
+    np.testing.assert_allclose(F, fit.embedding_, atol=1e-6)
+    np.testing.assert_allclose(embed.transform(texts), F, atol=1e-4)
+    content = ConditionedTextEmbedding("topic", model=tiny_model, random_state=0).fit(texts)
+    assert content.design_.name == "text-last" and content.reading_agreement_ == {}
 
 
 @pytest.mark.parametrize("design", ["opened-last", "opened-top-third"])
