@@ -56,6 +56,11 @@ texts repeated (``--words 0``: each keeps its shipped labels), under ``CONDITION
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 4000 --compare-sample --real sentiment
 
+``--compare-memory`` fits the texts under "sentiment" with ``memory=`` a fresh folder,
+then again at k=3 and k=4, which reuse the stored reading::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare-memory
+
 With ``--distinct`` as well, no two texts are copies: each is two shipped texts of the
 same class joined, drawn at random without repeats (for "sentiment" from the 128 texts
 and the 60 travel reviews, for "topic" from the 128 texts, at most 3,968 pairs), so
@@ -83,6 +88,7 @@ def main():
     parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
     parser.add_argument("--compare-sample", action="store_true", help="every row partitioned or a sample")
     parser.add_argument("--real", choices=("sentiment", "topic"), help="with --compare-sample: real readings")
+    parser.add_argument("--compare-memory", action="store_true", help="a second fit, at another k, from memory=")
     parser.add_argument("--distinct", action="store_true", help="with --real: pairs of same-class texts, no copies")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
@@ -115,6 +121,8 @@ def main():
         return compare_dtype(X, args.repeats)
     if args.compare_opened:
         return compare_opened(X, args.repeats)
+    if args.compare_memory:
+        return compare_memory(X)
     if args.compare_sample and args.distinct:
         X, truth = distinct_pairs(args.n, args.real)
         print(f"{len(X)} distinct texts (pairs), {np.mean([len(t.split()) for t in X]):.1f} words each on average")
@@ -272,6 +280,20 @@ def compare_readout(n, repeats):
         ta, tb = np.median(times["full"]), np.median(times["span"])
         print(f"| {n} x {d} | {k} | {ta:.2f} | {tb:.2f} | {tb / ta:.2f} | "
               f"{bool(np.array_equal(labels['full'], labels['span']))} |", flush=True)
+
+
+def compare_memory(X):
+    """A fit with ``memory=`` (a fresh folder), then fits of the same texts at other k from it."""
+    import tempfile
+
+    from sklearn_icc import AttentionSpectralClustering
+
+    print("| fit | k | seconds |\n|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for what, k in (("first: read and stored", 2), ("from memory", 3), ("from memory", 4)):
+            start = time.perf_counter()
+            AttentionSpectralClustering(k, condition="sentiment", memory=folder, random_state=0).fit(X)
+            print(f"| {what} | {k} | {time.perf_counter() - start:.1f} |", flush=True)
 
 
 def distinct_pairs(n, condition, seed=0):

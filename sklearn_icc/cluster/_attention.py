@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.capture.points import capture_points, n_decoder_layers
 from ..runtime.prompts.templates import fits_context_window
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
-from ._affinity import (
-    affinity_from_attention,
-    affinity_from_hidden,
-    eigengap_score,
-    estimate_n_clusters,
-    score_layers,
-    spectral_labels,
-)
+from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_score, estimate_n_clusters
+from ._affinity import score_layers, spectral_labels
 from ._base import _BaseLLMClustering
 from ._by_condition import MAX_PARTITIONED, conditioned_proba, conditioned_score, fit_conditioned, forget_reading
 from ._by_condition import reads_condition
@@ -108,7 +103,7 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
                                   layer=DEFAULT_LAYER, affinity="hidden", heads=None, condition=None, prompt="paper",
                                   point_format="paper", random_state=None, device="auto", dtype="auto",
                                   image_encoder=None, max_text_tokens=DEFAULT_MAX_TEXT_TOKENS,
-                                  max_samples=MAX_PARTITIONED):
+                                  max_samples=MAX_PARTITIONED, memory=None):
     """Cluster ``X`` by spectral clustering of an LLM layer's point affinity.
 
     This is ``AttentionSpectralClustering(n_clusters, ...).fit(X)``: the same
@@ -143,7 +138,7 @@ def attention_spectral_clustering(X, n_clusters=3, *, max_clusters=10, model="de
         n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, layer=layer, affinity=affinity,
         heads=heads, condition=condition, prompt=prompt, point_format=point_format, random_state=random_state,
         device=device, dtype=dtype, image_encoder=image_encoder, max_text_tokens=max_text_tokens,
-        max_samples=max_samples).fit(X)
+        max_samples=max_samples, memory=memory).fit(X)
     return estimator.labels_, estimator.affinity_matrix_, estimator.layer_, estimator.layer_scores_
 
 
@@ -232,12 +227,13 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         "heads": [list, tuple, None],
         "affinity": [StrOptions(set(AFFINITIES))],
         "max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "memory": [str, os.PathLike, HasMethods(["cache"]), None],
     }
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter="auto", layer=DEFAULT_LAYER,
                  heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
                  random_state=None, device="auto", dtype="auto", image_encoder=None,
-                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, verbose=0):
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, memory=None, verbose=0):
         super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
                          prompt=prompt, point_format=point_format, random_state=random_state, device=device,
                          dtype=dtype, image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
@@ -245,6 +241,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         self.heads = heads
         self.affinity = affinity
         self.max_samples = max_samples
+        self.memory = memory
 
     def _language_model_adapter(self):
         return model_adapter(self.adapter)

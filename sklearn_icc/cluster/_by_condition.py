@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
+from ..runtime.model.loading import model_key
 from ..runtime.prompts.questions import check_condition, condition_kind
 from ..runtime.spec import is_texts
 from ._affinity import canonical_labels, eigengap_score
@@ -73,9 +74,13 @@ def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False
     condition = check_condition(estimator.condition, loaded.tokenizer)
     n_states = loaded.model.config.num_hidden_layers + 1
     layers = wanted_layers(n_states) if layers is None else layers
-    reading = read_texts(loaded, list(texts), condition, layers=layers, answer_tokens=answer_tokens,
-                         max_text_tokens=estimator.max_text_tokens, opened=opened,
-                         verbose=getattr(estimator, "verbose", 0))
+    settings = dict(layers=tuple(layers), answer_tokens=answer_tokens, max_text_tokens=estimator.max_text_tokens,
+                    opened=opened, verbose=getattr(estimator, "verbose", 0))
+    memory = getattr(estimator, "memory", None)
+    if memory is None:
+        reading = read_texts(loaded, list(texts), condition, **settings)
+    else:
+        reading = stored_reading(memory, loaded, list(texts), condition, settings)
     if reading.n_cut and warn:
         warnings.warn(
             f"Cut {reading.n_cut} of the {len(texts)} texts to their first max_text_tokens="
@@ -83,6 +88,24 @@ def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False
             UserWarning, stacklevel=stacklevel,
         )
     return reading, n_states
+
+
+def _read_for_memory(loaded, model_key, texts, condition, settings, verbose):
+    """:func:`read_texts`, in the form ``joblib.Memory`` keys: by everything but
+    ``loaded`` (which ``model_key`` stands for) and ``verbose``."""
+    return read_texts(loaded, texts, condition, **settings, verbose=verbose)
+
+
+def stored_reading(memory, loaded, texts, condition, settings):
+    """The reading of ``texts`` from ``memory`` (a folder or a ``joblib.Memory``) when the
+    same texts were read under the same condition and settings by the same model
+    (:func:`~sklearn_icc.runtime.model.loading.model_key`), else read and stored there."""
+    from sklearn.utils.validation import check_memory
+
+    settings = dict(settings)
+    verbose = settings.pop("verbose", 0)
+    cached = check_memory(memory).cache(_read_for_memory, ignore=["loaded", "verbose"])
+    return cached(loaded, model_key(loaded), texts, condition, settings, verbose)
 
 
 def reading_order(texts):

@@ -98,6 +98,13 @@ _ENTRIES = {
     its time grows faster than they do and its memory with their square (4,000 texts on 2
     threads: 34 s and 0.8 GB with a sample of 2,000, 148 s and 1.6 GB with every text);
     ``None`` partitions every text (see :ref:`texts_guide`).""",
+    "memory": """memory : str, path, joblib.Memory or None, default=None
+    Texts with a ``condition`` only: where to keep their reading (a folder, or an
+    object with joblib's ``cache`` method). A later fit, ``predict`` or ``score`` of the
+    same texts under the same condition, settings and model weights then reuses it
+    instead of reading them again: another ``n_clusters`` costs the partition, not the
+    reading (1,000 texts on 2 threads: 22 s against 72 s). ``None`` keeps nothing (see
+    :ref:`texts_guide`).""",
     "layer": """layer : int or "auto", default=9
     0-based decoder layer, negative from the end. ``"auto"`` picks the layer with
     the largest eigengap at ``n_clusters`` of the normalised Laplacian (no labels
@@ -150,7 +157,7 @@ PARAMETER_DOCS["icc_parameters"] = _block(
 PARAMETER_DOCS["asc_parameters"] = _block(
     "n_clusters", "max_clusters", "model", "asc_adapter", "layer", "heads", "affinity", "condition", "prompt",
     "point_format", "asc_random_state", "device", "dtype", "image_encoder", "max_text_tokens",
-    "max_samples",
+    "max_samples", "memory",
 )
 
 

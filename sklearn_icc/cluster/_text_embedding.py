@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..runtime.model.devices import DTYPE_NAMES
@@ -60,6 +60,10 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
     max_text_tokens : int or None, default=128
         Each text is cut to this many tokens (with a warning).
+    memory : str, path, joblib.Memory or None, default=None
+        Where to keep the texts' reading (a folder, or an object with joblib's
+        ``cache`` method): a later ``fit`` or ``transform`` of the same texts under the
+        same condition, settings and model weights reuses it. ``None`` keeps nothing.
     random_state : int, RandomState instance or None, default=None
         Seeds the partitions that ``design="auto"`` compares for an attitude-like
         condition (an int gives the same design on every fit).
@@ -107,12 +111,13 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
         "max_text_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "memory": [str, os.PathLike, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
-                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, random_state=None, verbose=0):
+                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, memory=None, random_state=None, verbose=0):
         self.condition = condition
         self.design = design
         self.model = model
@@ -120,6 +125,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.device = device
         self.dtype = dtype
         self.max_text_tokens = max_text_tokens
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 

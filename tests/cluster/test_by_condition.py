@@ -393,3 +393,63 @@ def test_readout_on_span_coordinates_keeps_every_partition(monkeypatch):
     full = readout_labels(F, A, 3, np.random.RandomState(0))
     assert np.array_equal(fast[0], full[0]) and fast[1] == full[1]
     assert len(np.unique(fast[0])) == 3
+
+
+def test_memory_reuses_the_reading_of_the_same_texts(tiny_model, tmp_path, monkeypatch):
+    from sklearn.base import clone
+
+    from sklearn_icc.cluster import _by_condition
+
+    calls = []
+    real = _by_condition.read_texts
+
+    def spy(loaded, texts, condition, **kwargs):
+        calls.append((len(texts), condition))
+        return real(loaded, texts, condition, **kwargs)
+
+    monkeypatch.setattr(_by_condition, "read_texts", spy)
+    plain = AttentionSpectralClustering(2, model=tiny_model, condition="sentiment", random_state=0).fit(TEXTS)
+    kept = AttentionSpectralClustering(2, model=tiny_model, condition="sentiment", memory=str(tmp_path / "m"),
+                                       random_state=0).fit(TEXTS)
+    assert calls == [(8, "sentiment"), (8, "sentiment")]  # nothing stored yet: read
+    np.testing.assert_array_equal(kept.labels_, plain.labels_)
+    np.testing.assert_array_equal(kept.embedding_, plain.embedding_)
+    assert kept.cluster_names_ == plain.cluster_names_
+    other_k = clone(kept).set_params(n_clusters=3).fit(TEXTS)  # the same texts, another k: no new reading
+    assert len(calls) == 2 and other_k.n_clusters_ == 3
+    np.testing.assert_array_equal(clone(kept).fit(TEXTS).labels_, plain.labels_)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(kept.predict(TEXTS[:3]), plain.predict(TEXTS[:3]))
+    assert calls[2:] == [(3, "sentiment"), (3, "sentiment")]  # new texts: read (once each, then stored)
+    kept.predict(TEXTS[:3])
+    assert len(calls) == 4
+    clone(kept).set_params(condition="topic").fit(TEXTS)  # another condition
+    clone(kept).fit(TEXTS[1:] + ["a new text"])  # other texts
+    assert calls[4:] == [(8, "topic"), (8, "sentiment")]
+
+
+def test_memory_tells_models_apart_by_their_weights(tiny_model, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import build_tiny_model_dir
+    from sklearn_icc.cluster import _by_condition
+
+    calls = []
+    real = _by_condition.read_texts
+    monkeypatch.setattr(_by_condition, "read_texts",
+                        lambda loaded, texts, condition, **kw: calls.append(loaded.name) or real(loaded, texts,
+                                                                                                  condition, **kw))
+    copy = shutil.copytree(tiny_model, tmp_path / "copy")  # the same weights at another path: reused
+    other = build_tiny_model_dir(tmp_path / "other", seed=1)  # other weights: read again
+    memory = str(tmp_path / "m")
+    fits = [AttentionSpectralClustering(2, model=path, condition="topic", memory=memory, random_state=0).fit(TEXTS)
+            for path in (tiny_model, str(copy), other)]
+    assert len(calls) == 2
+    np.testing.assert_array_equal(fits[1].embedding_, fits[0].embedding_)
+    assert not np.allclose(fits[2].embedding_, fits[0].embedding_)
+
+
+@pytest.mark.parametrize("memory", [3, ["a folder"]])
+def test_memory_must_be_a_folder_or_a_joblib_memory(tiny_model, memory):
+    with pytest.raises(ValueError, match="memory"):
+        AttentionSpectralClustering(2, model=tiny_model, condition="topic", memory=memory).fit(TEXTS)

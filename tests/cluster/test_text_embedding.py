@@ -81,3 +81,23 @@ def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
     assert "reading texts" in err and f"{len(TEXTS)}/{len(TEXTS)}" in err
     ConditionedTextEmbedding("topic", model=tiny_model).fit(TEXTS)
     assert "reading texts" not in capsys.readouterr().err
+
+
+def test_memory_keeps_the_reading_for_the_next_fit_and_transform(tiny_model, tmp_path, monkeypatch):
+    from sklearn_icc.cluster import _by_condition
+
+    calls = []
+    real = _by_condition.read_texts
+    monkeypatch.setattr(_by_condition, "read_texts",
+                        lambda loaded, texts, condition, **kw: calls.append(len(texts)) or real(loaded, texts,
+                                                                                                 condition, **kw))
+    plain = ConditionedTextEmbedding("sentiment", model=tiny_model, random_state=0).fit_transform(TEXTS)
+    embed = ConditionedTextEmbedding("sentiment", model=tiny_model, memory=str(tmp_path), random_state=0)
+    first = embed.fit_transform(TEXTS)
+    np.testing.assert_array_equal(first, plain)
+    np.testing.assert_array_equal(clone(embed).fit_transform(TEXTS), first)
+    assert calls == [6, 6]  # the third fit read nothing
+    new = embed.transform(TEXTS[:2])
+    np.testing.assert_array_equal(embed.transform(TEXTS[:2]), new)
+    assert calls == [6, 6, 2]
+    assert pickle.loads(pickle.dumps(embed)).memory == str(tmp_path)

@@ -145,3 +145,20 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
         adapter=adapter_path,
         point_projector=load_point_projector(adapter_path, model),
     )
+
+
+def model_key(loaded):
+    """What a model's outputs depend on, as a hashable tuple: the SHA-256 of every weight
+    (so another model, a retrained one or a merged adapter is never taken for this one),
+    the dtype, the device type and the adapter. Hashing reads every weight once (about
+    0.5 s for the default model on a CPU)."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(loaded.model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest(), str(loaded.dtype), getattr(loaded.device, "type", str(loaded.device)), loaded.adapter
+
