@@ -103,7 +103,8 @@ _ENTRIES = {
     object with joblib's ``cache`` method). A later fit, ``predict`` or ``score`` of the
     same texts under the same condition, settings and model weights then reuses it
     instead of reading them again: another ``n_clusters`` costs the partition, not the
-    reading (1,000 texts on 2 threads: 22 s against 72 s). ``None`` keeps nothing (see
+    reading (1,000 texts on 2 threads: 22 s against 72 s). The folder holds the texts
+    too (in joblib's record of each call). ``None`` keeps nothing (see
     :ref:`texts_guide`).""",
     "layer": """layer : int or "auto", default=9
     0-based decoder layer, negative from the end. ``"auto"`` picks the layer with

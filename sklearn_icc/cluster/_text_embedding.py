@@ -63,7 +63,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     memory : str, path, joblib.Memory or None, default=None
         Where to keep the texts' reading (a folder, or an object with joblib's
         ``cache`` method): a later ``fit`` or ``transform`` of the same texts under the
-        same condition, settings and model weights reuses it. ``None`` keeps nothing.
+        same condition, settings and model weights reuses it. The folder holds the
+        texts too (in joblib's record of each call). ``None`` keeps nothing.
     random_state : int, RandomState instance or None, default=None
         Seeds the partitions that ``design="auto"`` compares for an attitude-like
         condition (an int gives the same design on every fit).
