@@ -8,6 +8,7 @@ the in-context prompt's one forward pass. No torch here: the runtime reads the t
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -90,20 +91,22 @@ def read(estimator, loaded, texts, *, answer_tokens=0, layers=None, opened=False
     return reading, n_states
 
 
-def _read_for_memory(loaded, model_key, texts, condition, settings, verbose):
+def _read_for_memory(loaded, key, texts, condition, settings, verbose):
     """:func:`read_texts`, in the form ``joblib.Memory`` keys: by everything but
-    ``loaded`` (which ``model_key`` stands for) and ``verbose``."""
+    ``loaded`` (which ``key``, its :func:`model_key`, stands for) and ``verbose``."""
     return read_texts(loaded, texts, condition, **settings, verbose=verbose)
 
 
 def stored_reading(memory, loaded, texts, condition, settings):
-    """The reading of ``texts`` from ``memory`` (a folder or a ``joblib.Memory``) when the
-    same texts were read under the same condition and settings by the same model
+    """The reading of ``texts`` from ``memory`` (a folder, a path or a ``joblib.Memory``)
+    when the same texts, in the same order, were read under the same condition and
+    settings (the answers asked for among them) by the same model
     (:func:`~sklearn_icc.runtime.model.loading.model_key`), else read and stored there."""
     from sklearn.utils.validation import check_memory
 
     settings = dict(settings)
     verbose = settings.pop("verbose", 0)
+    memory = os.fspath(memory) if isinstance(memory, os.PathLike) else memory
     cached = check_memory(memory).cache(_read_for_memory, ignore=["loaded", "verbose"])
     return cached(loaded, model_key(loaded), texts, condition, settings, verbose)
 
@@ -206,10 +209,11 @@ def fit_conditioned(estimator, X):
     read and partitioned in :func:`reading_order`, and the fitted attributes put back in
     the given order. More than ``estimator.max_samples`` texts: a random sample of that
     many is partitioned, and every other text gets the cluster it is most like."""
-    max_samples, k_asked = estimator.max_samples, estimator.n_clusters or 2
-    if max_samples is not None and max_samples < k_asked:
-        raise ValueError(f"max_samples={max_samples} is fewer texts than the {k_asked} clusters asked for; "
-                         f"raise max_samples or set None to partition every text.")
+    max_samples, k = estimator.max_samples, estimator.n_clusters
+    if max_samples is not None and max_samples < (k or 2):
+        asked = f"the {k} clusters asked for" if k else "the 2 a partition needs at least (n_clusters=None)"
+        raise ValueError(f"max_samples={max_samples} is fewer texts than {asked}; raise max_samples or set "
+                         "None to partition every text.")
     loaded = estimator._model_spec().load()
     given = list(X)
     order = reading_order(given)

@@ -15,10 +15,25 @@ from ..runtime.model.devices import DTYPE_NAMES
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ..runtime.spec import ModelSpec
 from ..runtime.prompts.questions import check_condition, condition_kind
-from ._conditioned import CANDIDATES, DESIGNS, choose_design, design_features
+from ._conditioned import CANDIDATES, DESIGNS, choose_design, conditioned_partition, design_features
 from ._texts import looks_like_texts, validate_texts
 
 DESIGN_NAMES = tuple(design.name for design in DESIGNS)
+
+
+def chosen_design(reading, n_states, random_state):
+    """The design a fit with ``n_clusters=None`` would choose on an attitude condition's
+    ``reading`` (of the texts in :func:`~sklearn_icc.cluster._by_condition.reading_order`,
+    holding the opened slot), and each reading's agreement; beyond
+    :data:`~sklearn_icc.cluster._by_condition.MAX_PARTITIONED` texts, chosen on a random
+    sample of them, as a fit of the default ``max_samples`` does."""
+    from ._by_condition import partitioned_rows
+
+    states = reading.states
+    sample = partitioned_rows(len(next(iter(states.values()))), random_state)
+    part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
+    _, _, design, *_, agreement = conditioned_partition(part, n_states, None, 10, random_state, held=reading.layers)
+    return design, agreement
 
 
 class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -136,16 +151,19 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _model_spec(self):
         return ModelSpec(model=self.model, adapter=self.adapter, device=self.device, dtype=self.dtype)
 
-    def _read(self, X, opened=False):
+    def _read(self, X, opened=False, in_order=None):
+        """Read the texts ``X`` (``in_order(texts)``: read them in that order); return
+        ``(loaded, reading, n_states, order)``."""
         from ._by_condition import read
 
         if not looks_like_texts(X):
             raise TypeError("ConditionedTextEmbedding embeds texts: X must be a list, 1-D array or pandas Series "
                             f"of strings, got {type(X).__name__} without strings.")
         texts = validate_texts(X)
+        order = np.arange(len(texts)) if in_order is None else in_order(texts)
         loaded = self._model_spec().load()
-        reading, n_states = read(self, loaded, texts, opened=opened, stacklevel=5)
-        return loaded, reading, n_states
+        reading, n_states = read(self, loaded, [texts[i] for i in order], opened=opened, stacklevel=5)
+        return loaded, reading, n_states, order
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
@@ -161,16 +179,18 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         embedding : ndarray of shape (n_samples, n_features)
             ``n_features`` is ``n_features_out_``.
         """
-        from ._by_condition import partition_reading
-
         design = next((d for d in DESIGNS if d.name == self.design), None)
         kind = condition_kind(check_condition(self.condition))
         choose = design is None and kind == "attitude"  # between the plain and the opened reading, as a fit would
-        loaded, reading, n_states = self._read(X, opened=choose or (design is not None and "opened" in design.slots))
+        from ._by_condition import reading_order
+
+        # read and chosen in the fit's order (sorted by text), whatever the texts' order
+        loaded, reading, n_states, order = self._read(
+            X, opened=choose or (design is not None and "opened" in design.slots), in_order=reading_order)
         self.reading_agreement_ = {}
         if choose:
-            *_, design, F, center, _, _, _, self.reading_agreement_ = partition_reading(
-                reading.states, n_states, None, 10, check_random_state(self.random_state), reading.layers, kind)
+            design, self.reading_agreement_ = chosen_design(reading, n_states, check_random_state(self.random_state))
+            F, center = design_features(reading.states, design, n_states, held=reading.layers)
         elif design is None:
             design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],
                                                     held=reading.layers)
@@ -179,7 +199,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.design_, self.center_, self.n_features_out_ = design, center, F.shape[1]
         self.device_ = str(loaded.device)
         self.dtype_ = str(loaded.dtype).replace("torch.", "")
-        return F
+        return F[np.argsort(order, kind="stable")]
 
     def fit(self, X, y=None):
         """Read ``X`` once to choose the design and the centring.
@@ -209,7 +229,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             ``n_features`` is ``n_features_out_``.
         """
         check_is_fitted(self)
-        _, reading, n_states = self._read(X, opened="opened" in self.design_.slots)
+        _, reading, n_states, _ = self._read(X, opened="opened" in self.design_.slots)
         F, _ = design_features(reading.states, self.design_, n_states, center=self.center_, held=reading.layers)
         return F
 

@@ -103,11 +103,22 @@ def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_
     assert every.affinity_matrix_.shape == (len(ORDERED), len(ORDERED))
 
 
-@pytest.mark.parametrize("max_samples, match", [(1, "max_samples=1 is fewer texts than the 2 clusters"),
-                                                 (0, "max_samples"), (2.5, "max_samples"), ("all", "max_samples")])
-def test_max_samples_must_hold_the_clusters(tiny_model, max_samples, match):
+@pytest.mark.parametrize("n_clusters, max_samples, match", [
+    (3, 2, "max_samples=2 is fewer texts than the 3 clusters asked for"),
+    (None, 1, "max_samples=1 is fewer texts than the 2 a partition needs at least"),
+    (2, 0, "max_samples"), (2, 2.5, "max_samples"), (2, "all", "max_samples")])
+def test_max_samples_must_hold_the_clusters(tiny_model, n_clusters, max_samples, match):
     with pytest.raises(ValueError, match=match):
-        AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=max_samples).fit(TEXTS)
+        AttentionSpectralClustering(n_clusters, model=tiny_model, condition="topic", max_samples=max_samples).fit(TEXTS)
+
+
+def test_the_function_passes_max_samples_and_memory_on(tiny_model, tmp_path):
+    from sklearn_icc.cluster import attention_spectral_clustering
+
+    labels, A, _, _ = attention_spectral_clustering(TEXTS, 2, model=tiny_model, condition="sentiment", max_samples=6,
+                                                    memory=tmp_path, random_state=0)
+    assert A.shape == (6, 6) and labels.shape == (8,)
+    assert any(tmp_path.rglob("output.pkl"))  # the reading was stored
 
 
 def test_verbose_shows_progress_over_the_texts_read(tiny_model, capsys):
@@ -425,7 +436,46 @@ def test_memory_reuses_the_reading_of_the_same_texts(tiny_model, tmp_path, monke
     assert len(calls) == 4
     clone(kept).set_params(condition="topic").fit(TEXTS)  # another condition
     clone(kept).fit(TEXTS[1:] + ["a new text"])  # other texts
-    assert calls[4:] == [(8, "topic"), (8, "sentiment")]
+    with pytest.warns(UserWarning, match="Cut 8 of the 8 texts"):
+        clone(kept).set_params(max_text_tokens=5).fit(TEXTS)  # other settings
+    assert calls[4:] == [(8, "topic"), (8, "sentiment"), (8, "sentiment")]
+
+
+@pytest.mark.parametrize("kind", ["path", "joblib"])
+def test_memory_takes_a_path_or_a_joblib_memory(tiny_model, tmp_path, kind, monkeypatch):
+    import joblib
+
+    from sklearn_icc.cluster import _by_condition
+
+    calls = []
+    real = _by_condition.read_texts
+    monkeypatch.setattr(_by_condition, "read_texts",
+                        lambda loaded, texts, condition, **kw: calls.append(1) or real(loaded, texts, condition, **kw))
+    memory = tmp_path / "m" if kind == "path" else joblib.Memory(tmp_path / "m", verbose=0)
+    fits = [AttentionSpectralClustering(2, model=tiny_model, condition="topic", memory=memory, random_state=0)
+            .fit(TEXTS) for _ in range(2)]
+    assert len(calls) == 1
+    np.testing.assert_array_equal(fits[1].embedding_, fits[0].embedding_)
+    assert pickle.loads(pickle.dumps(fits[0])).memory is not None
+
+
+def test_the_model_key_follows_the_weights_config_and_tokenizer(tiny_loaded):
+    import copy
+
+    import torch
+
+    from sklearn_icc.runtime.model.loading import model_key
+
+    key = model_key(tiny_loaded)
+    assert model_key(tiny_loaded) == key
+    other = copy.copy(tiny_loaded)
+    other.model = copy.deepcopy(tiny_loaded.model)
+    assert model_key(other)[:2] == key[:2]  # a copy: the same key
+    with torch.no_grad():
+        next(other.model.parameters()).add_(1e-3)  # a weight changed in place
+    assert model_key(other)[0] != key[0]
+    other.model.config.rms_norm_eps = 0.5  # the config, which no weight holds
+    assert model_key(other)[1] != key[1]
 
 
 def test_memory_tells_models_apart_by_their_weights(tiny_model, tmp_path, monkeypatch):

@@ -29,14 +29,17 @@ def test_fit_transform_and_transform_agree(tiny_model):
 def test_auto_chooses_the_design_a_fit_with_unknown_k_would(tiny_model, condition):
     from sklearn_icc import AttentionSpectralClustering
 
-    texts = sorted(TEXTS + ["the fund lost money", "puppies nap", "rates went up", "a bird sings"])
-    embed = ConditionedTextEmbedding(condition, model=tiny_model, random_state=0)
-    F = embed.fit_transform(texts)
+    texts = TEXTS + ["the fund lost money", "puppies nap", "rates went up", "a bird sings"]
     fit = AttentionSpectralClustering(None, condition=condition, model=tiny_model, random_state=0).fit(texts)
-    assert set(embed.reading_agreement_) == {"prompt", "opened"}
-    assert embed.reading_agreement_ == fit.reading_agreement_ and embed.design_ == fit.reading_
-    np.testing.assert_allclose(F, fit.embedding_, atol=1e-6)
-    np.testing.assert_allclose(embed.transform(texts), F, atol=1e-4)
+    for seed in range(4):  # in any order: the fit's design, agreements and vectors
+        order = np.random.default_rng(seed).permutation(len(texts))
+        shuffled = [texts[i] for i in order]
+        embed = ConditionedTextEmbedding(condition, model=tiny_model, random_state=0)
+        F = embed.fit_transform(shuffled)
+        assert set(embed.reading_agreement_) == {"prompt", "opened"}
+        assert embed.reading_agreement_ == fit.reading_agreement_ and embed.design_ == fit.reading_
+        np.testing.assert_allclose(F, fit.embedding_[order], atol=1e-6)
+        np.testing.assert_allclose(embed.transform(shuffled), F, atol=1e-4)
     content = ConditionedTextEmbedding("topic", model=tiny_model, random_state=0).fit(texts)
     assert content.design_.name == "text-last" and content.reading_agreement_ == {}
 

@@ -148,17 +148,37 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
 
 
 def model_key(loaded):
-    """What a model's outputs depend on, as a hashable tuple: the SHA-256 of every weight
+    """What a model's outputs depend on, as a hashable tuple: a SHA-256 of every weight
     (so another model, a retrained one or a merged adapter is never taken for this one),
-    the dtype, the device type and the adapter. Hashing reads every weight once (about
-    0.5 s for the default model on a CPU)."""
+    of its config and of its tokenizer (vocabulary, merges, chat template), with the
+    dtype, the device type, the adapter and this package's version (its prompts).
+
+    Hashing reads every weight once (0.7 s for the default model on a CPU); the key is
+    kept on the model and recomputed only when a weight changes (another tensor, or one
+    changed in place, which bumps its version counter).
+    """
     import hashlib
 
     import torch
 
-    digest = hashlib.sha256()
-    for name, tensor in sorted(loaded.model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest(), str(loaded.dtype), getattr(loaded.device, "type", str(loaded.device)), loaded.adapter
+    from ..._version import __version__
 
+    tensors = sorted(loaded.model.state_dict().items())
+    stamp = tuple((name, t.data_ptr(), t._version) for name, t in tensors)
+    kept = getattr(loaded.model, "_sklearn_icc_model_key", None)
+    if kept is not None and kept[0] == stamp:
+        weights = kept[1]
+    else:
+        digest = hashlib.sha256()
+        for name, tensor in tensors:
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        weights = digest.hexdigest()
+        loaded.model._sklearn_icc_model_key = (stamp, weights)
+    tokenizer = loaded.tokenizer
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    vocabulary = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    described = hashlib.sha256("\0".join([loaded.model.config.to_json_string(), vocabulary,
+                                           str(getattr(tokenizer, "chat_template", None))]).encode()).hexdigest()
+    device = getattr(loaded.device, "type", str(loaded.device))
+    return weights, described, str(loaded.dtype), device, loaded.adapter, __version__
