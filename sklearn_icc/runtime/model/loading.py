@@ -164,6 +164,10 @@ def model_key(loaded):
     from ..._version import __version__
 
     tensors = sorted(loaded.model.state_dict().items())
+    offloaded = [name for name, t in tensors if t.is_meta]
+    if offloaded:
+        raise ValueError(f"memory= keys a reading by the model's weights, but {len(offloaded)} of them are not "
+                         f"in memory (offloaded, on the meta device: {offloaded[0]}, ...); use memory=None.")
     stamp = tuple((name, t.data_ptr(), t._version) for name, t in tensors)
     kept = getattr(loaded.model, "_sklearn_icc_model_key", None)
     if kept is not None and kept[0] == stamp:

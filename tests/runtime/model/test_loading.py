@@ -164,3 +164,25 @@ def test_native_bfloat16_check_answers_a_bool():
     from sklearn_icc.runtime.model.devices import cpu_has_native_bfloat16
 
     assert isinstance(cpu_has_native_bfloat16(), bool)
+
+
+def test_the_model_key_follows_the_weights_config_and_tokenizer(tiny_loaded):
+    import copy
+
+    import torch
+
+    from sklearn_icc.runtime.model.loading import model_key
+
+    key = model_key(tiny_loaded)
+    assert model_key(tiny_loaded) == key
+    other = copy.copy(tiny_loaded)
+    other.model = copy.deepcopy(tiny_loaded.model)
+    assert model_key(other)[:2] == key[:2]  # a copy: the same key
+    with torch.no_grad():
+        next(other.model.parameters()).add_(1e-3)  # a weight changed in place
+    assert model_key(other)[0] != key[0]
+    other.model.config.rms_norm_eps = 0.5  # the config, which no weight holds
+    assert model_key(other)[1] != key[1]
+    other.model.to("meta")  # weights offloaded: no key, a clear error
+    with pytest.raises(ValueError, match="not in memory"):
+        model_key(other)
