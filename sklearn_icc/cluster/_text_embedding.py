@@ -15,22 +15,23 @@ from ..runtime.model.devices import DTYPE_NAMES
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ..runtime.spec import ModelSpec
 from ..runtime.prompts.questions import check_condition, condition_kind
+from ._by_condition import MAX_PARTITIONED
 from ._conditioned import CANDIDATES, DESIGNS, choose_design, conditioned_partition, design_features
 from ._texts import looks_like_texts, validate_texts
 
 DESIGN_NAMES = tuple(design.name for design in DESIGNS)
 
 
-def chosen_design(reading, n_states, random_state):
+def chosen_design(reading, n_states, random_state, max_samples=MAX_PARTITIONED):
     """The design a fit with ``n_clusters=None`` would choose on an attitude condition's
     ``reading`` (of the texts in :func:`~sklearn_icc.cluster._by_condition.reading_order`,
-    holding the opened slot), and each reading's agreement; beyond
-    :data:`~sklearn_icc.cluster._by_condition.MAX_PARTITIONED` texts, chosen on a random
-    sample of them, as a fit of the default ``max_samples`` does."""
+    holding the opened slot), and each reading's agreement; beyond ``max_samples`` texts,
+    chosen on a random sample of that many, as a fit of the same ``max_samples`` does
+    (``None``: on every text)."""
     from ._by_condition import partitioned_rows
 
     states = reading.states
-    sample = partitioned_rows(len(next(iter(states.values()))), random_state)
+    sample = partitioned_rows(len(next(iter(states.values()))), random_state, max_samples)
     part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
     _, _, design, *_, agreement = conditioned_partition(part, n_states, None, 10, random_state, held=reading.layers)
     return design, agreement
@@ -75,6 +76,13 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
     max_text_tokens : int or None, default=128
         Each text is cut to this many tokens (with a warning).
+    max_samples : int or None, default=2000
+        With ``design="auto"`` and an attitude-like condition, a fit of more texts than
+        this chooses the design on a random sample of ``max_samples`` of them (drawn with
+        ``random_state``), as :class:`AttentionSpectralClustering` of the same
+        ``max_samples`` does; the centring is over every text. The choice partitions the
+        texts it holds, so its time grows faster than they do and its memory with their
+        square; ``None`` chooses on every text. At least 2.
     memory : str, path, joblib.Memory or None, default=None
         Where to keep the texts' reading (a folder, or an object with joblib's
         ``cache`` method): a later ``fit`` or ``transform`` of the same texts under the
@@ -127,13 +135,15 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         "device": [str],
         "dtype": [StrOptions(set(DTYPE_NAMES))],
         "max_text_tokens": [Interval(Integral, 1, None, closed="left"), None],
+        "max_samples": [Interval(Integral, 2, None, closed="left"), None],
         "memory": [str, os.PathLike, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
-                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, memory=None, random_state=None, verbose=0):
+                 dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, memory=None,
+                 random_state=None, verbose=0):
         self.condition = condition
         self.design = design
         self.model = model
@@ -141,6 +151,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.device = device
         self.dtype = dtype
         self.max_text_tokens = max_text_tokens
+        self.max_samples = max_samples
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
@@ -189,7 +200,8 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             X, opened=choose or (design is not None and "opened" in design.slots), in_order=reading_order)
         self.reading_agreement_ = {}
         if choose:
-            design, self.reading_agreement_ = chosen_design(reading, n_states, check_random_state(self.random_state))
+            design, self.reading_agreement_ = chosen_design(reading, n_states, check_random_state(self.random_state),
+                                                                   self.max_samples)
             F, center = design_features(reading.states, design, n_states, held=reading.layers)
         elif design is None:
             design, F, center, _, _ = choose_design(reading.states, n_states, None, 10, CANDIDATES[kind],

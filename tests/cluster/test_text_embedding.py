@@ -104,3 +104,34 @@ def test_memory_keeps_the_reading_for_the_next_fit_and_transform(tiny_model, tmp
     np.testing.assert_array_equal(embed.transform(TEXTS[:2]), new)
     assert calls == [6, 6, 2]
     assert pickle.loads(pickle.dumps(embed)).memory == str(tmp_path)
+
+
+def test_max_samples_chooses_the_design_on_the_sample_a_fit_would(tiny_model, monkeypatch):
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.cluster import _text_embedding
+
+    texts = TEXTS + ["the fund lost money", "puppies nap", "rates went up", "a bird sings"]
+    seen = []
+    real = _text_embedding.conditioned_partition
+
+    def spy(states, *args, **kwargs):
+        seen.append(len(next(iter(states.values()))))
+        return real(states, *args, **kwargs)
+
+    monkeypatch.setattr(_text_embedding, "conditioned_partition", spy)
+    fit = AttentionSpectralClustering(None, condition="urgency", model=tiny_model, max_samples=6,
+                                      random_state=0).fit(texts)
+    embed = ConditionedTextEmbedding("urgency", model=tiny_model, max_samples=6, random_state=0)
+    F = embed.fit_transform(texts)
+    assert seen == [6]  # the choice partitioned the sample only
+    assert embed.design_ == fit.reading_ and embed.reading_agreement_ == fit.reading_agreement_
+    np.testing.assert_allclose(F.mean(axis=0), 0, atol=1e-5)  # centred over every text, not the sample
+    seen.clear()
+    every = ConditionedTextEmbedding("urgency", model=tiny_model, max_samples=None, random_state=0).fit(texts)
+    assert seen == [len(texts)] and every.reading_agreement_.keys() == {"prompt", "opened"}
+
+
+@pytest.mark.parametrize("max_samples", [1, 0, 2.5, "all"])
+def test_bad_max_samples(tiny_model, max_samples):
+    with pytest.raises((ValueError, TypeError), match="max_samples"):
+        ConditionedTextEmbedding("urgency", model=tiny_model, max_samples=max_samples).fit(TEXTS)
