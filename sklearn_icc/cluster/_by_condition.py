@@ -210,6 +210,8 @@ def fit_conditioned(estimator, X):
     the given order. More than ``estimator.max_samples`` texts: a random sample of that
     many is partitioned, and every other text gets the cluster it is most like."""
     max_samples, k = estimator.max_samples, estimator.n_clusters
+    if isinstance(max_samples, bool):  # an Integral, but max_samples=True is no count of texts
+        raise ValueError(f"max_samples must be an int or None, got {max_samples!r}.")
     if max_samples is not None and max_samples < (k or 2):
         asked = f"the {k} clusters asked for" if k else "the 2 a partition needs at least (n_clusters=None)"
         raise ValueError(f"max_samples={max_samples} is fewer texts than {asked}; raise max_samples or set "

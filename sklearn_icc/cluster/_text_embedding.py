@@ -82,7 +82,9 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         ``random_state``), as :class:`AttentionSpectralClustering` of the same
         ``max_samples`` does; the centring is over every text. The choice partitions the
         texts it holds, so its time grows faster than they do and its memory with their
-        square; ``None`` chooses on every text. At least 2.
+        square; ``None`` chooses on every text. At least 2. The sample is drawn with
+        ``random_state``: left ``None``, two fits of the same texts may choose different
+        designs; an int gives the same one every time.
     memory : str, path, joblib.Memory or None, default=None
         Where to keep the texts' reading (a folder, or an object with joblib's
         ``cache`` method): a later ``fit`` or ``transform`` of the same texts under the

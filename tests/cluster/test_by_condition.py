@@ -106,7 +106,8 @@ def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_
 @pytest.mark.parametrize("n_clusters, max_samples, match", [
     (3, 2, "max_samples=2 is fewer texts than the 3 clusters asked for"),
     (None, 1, "max_samples=1 is fewer texts than the 2 a partition needs at least"),
-    (2, 0, "max_samples"), (2, 2.5, "max_samples"), (2, "all", "max_samples")])
+    (2, 0, "max_samples"), (2, 2.5, "max_samples"), (2, "all", "max_samples"),
+    (1, True, "max_samples must be an int or None, got True")])
 def test_max_samples_must_hold_the_clusters(tiny_model, n_clusters, max_samples, match):
     with pytest.raises(ValueError, match=match):
         AttentionSpectralClustering(n_clusters, model=tiny_model, condition="topic", max_samples=max_samples).fit(TEXTS)

@@ -151,11 +151,14 @@ def model_key(loaded):
     """What a model's outputs depend on, as a hashable tuple: a SHA-256 of every weight
     (so another model, a retrained one or a merged adapter is never taken for this one),
     of its config and of its tokenizer (vocabulary, merges, chat template), with the
-    dtype, the device type, the adapter and this package's version (its prompts).
+    dtype, the device type, the adapter, and this package's version and a hash of its
+    source files (the prompts and the reading's code: an edited checkout is a new key).
 
-    Hashing reads every weight once (0.7 s for the default model on a CPU); the key is
-    kept on the model and recomputed only when a weight changes (another tensor, or one
-    changed in place, which bumps its version counter).
+    Hashing reads every weight once (0.7 s for the default model on a CPU); the hash is
+    kept on the model and recomputed only when a weight changes: another tensor, or one
+    changed in place through its own operations, which bump its version counter. A write
+    through ``.data`` or a NumPy view of a weight bumps no counter, so after one the
+    kept hash is stale: load the model again, or use ``memory=None``.
     """
     import hashlib
 
@@ -185,4 +188,23 @@ def model_key(loaded):
     described = hashlib.sha256("\0".join([loaded.model.config.to_json_string(), vocabulary,
                                            str(getattr(tokenizer, "chat_template", None))]).encode()).hexdigest()
     device = getattr(loaded.device, "type", str(loaded.device))
-    return weights, described, str(loaded.dtype), device, loaded.adapter, __version__
+    return weights, described, str(loaded.dtype), device, loaded.adapter, __version__, package_source_hash()
+
+
+_SOURCE_HASH = []
+
+
+def package_source_hash():
+    """A SHA-256 of every ``.py`` file of this package (path and contents), computed once
+    per process: a reading kept by ``memory=`` is reused only by the code that made it."""
+    if not _SOURCE_HASH:
+        import hashlib
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[2]
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+        _SOURCE_HASH.append(digest.hexdigest())
+    return _SOURCE_HASH[0]

@@ -186,3 +186,25 @@ def test_the_model_key_follows_the_weights_config_and_tokenizer(tiny_loaded):
     other.model.to("meta")  # weights offloaded: no key, a clear error
     with pytest.raises(ValueError, match="not in memory"):
         model_key(other)
+
+
+def test_the_model_key_follows_the_package_source(tiny_loaded, tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from sklearn_icc.runtime.model import loading
+
+    key = loading.model_key(tiny_loaded)
+    assert key[-1] == loading.package_source_hash() and len(key[-1]) == 64
+    # the same hash over a copy of the package, and another one once a prompt file changes
+    package = tmp_path / "sklearn_icc"
+    shutil.copytree(Path(loading.__file__).resolve().parents[2], package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.safetensors", "*.bin"))
+    monkeypatch.setattr(loading, "__file__", str(package / "runtime" / "model" / "loading.py"))
+    monkeypatch.setattr(loading, "_SOURCE_HASH", [])
+    assert loading.package_source_hash() == key[-1]
+    questions = package / "runtime" / "prompts" / "questions.py"
+    questions.write_text(questions.read_text() + "\n# an edited question\n")
+    monkeypatch.setattr(loading, "_SOURCE_HASH", [])
+    assert loading.package_source_hash() != key[-1]
+    assert loading.model_key(tiny_loaded)[:-1] == key[:-1]
