@@ -72,6 +72,20 @@ def assert_matches_record(result, record, case, exact):
             np.testing.assert_allclose(value, record[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
+def record_partition_sizes(monkeypatch, module):
+    """Wrap ``module.conditioned_partition`` so that each call appends how many rows it
+    partitioned to the returned list (the call itself is unchanged)."""
+    seen = []
+    real = module.conditioned_partition
+
+    def spy(states, *args, **kwargs):
+        seen.append(len(next(iter(states.values()))))
+        return real(states, *args, **kwargs)
+
+    monkeypatch.setattr(module, "conditioned_partition", spy)
+    return seen
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """Path of a local Hugging Face folder holding a tiny random Llama."""

@@ -15,7 +15,7 @@ from ..runtime.model.devices import DTYPE_NAMES
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ..runtime.spec import ModelSpec
 from ..runtime.prompts.questions import check_condition, condition_kind
-from ._by_condition import MAX_PARTITIONED
+from ._by_condition import MAX_PARTITIONED, partitioned_rows, read, reading_order
 from ._conditioned import CANDIDATES, DESIGNS, choose_design, conditioned_partition, design_features
 from ._texts import looks_like_texts, validate_texts
 
@@ -28,8 +28,6 @@ def chosen_design(reading, n_states, random_state, max_samples=MAX_PARTITIONED):
     holding the opened slot), and each reading's agreement; beyond ``max_samples`` texts,
     chosen on a random sample of that many, as a fit of the same ``max_samples`` does
     (``None``: on every text)."""
-    from ._by_condition import partitioned_rows
-
     states = reading.states
     sample = partitioned_rows(len(next(iter(states.values()))), random_state, max_samples)
     part = states if sample is None else {slot: v[sample] for slot, v in states.items()}
@@ -167,8 +165,6 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _read(self, X, opened=False, in_order=None):
         """Read the texts ``X`` (``in_order(texts)``: read them in that order); return
         ``(loaded, reading, n_states, order)``."""
-        from ._by_condition import read
-
         if not looks_like_texts(X):
             raise TypeError("ConditionedTextEmbedding embeds texts: X must be a list, 1-D array or pandas Series "
                             f"of strings, got {type(X).__name__} without strings.")
@@ -195,8 +191,6 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         design = next((d for d in DESIGNS if d.name == self.design), None)
         kind = condition_kind(check_condition(self.condition))
         choose = design is None and kind == "attitude"  # between the plain and the opened reading, as a fit would
-        from ._by_condition import reading_order
-
         # read and chosen in the fit's order (sorted by text), whatever the texts' order
         loaded, reading, n_states, order = self._read(
             X, opened=choose or (design is not None and "opened" in design.slots), in_order=reading_order)

@@ -70,15 +70,9 @@ def test_a_fit_of_many_texts_partitions_a_sample_and_labels_the_rest_by_it(tiny_
     from sklearn_icc.cluster import _by_condition
     from sklearn_icc.cluster._conditioned import proba_from_features
     from sklearn_icc.runtime import canonical_labels
+    from tests.conftest import record_partition_sizes
 
-    seen = []
-    real = _by_condition.conditioned_partition
-
-    def spy(states, *args, **kwargs):
-        seen.append(len(next(iter(states.values()))))
-        return real(states, *args, **kwargs)
-
-    monkeypatch.setattr(_by_condition, "conditioned_partition", spy)
+    seen = record_partition_sizes(monkeypatch, _by_condition)
     asc = AttentionSpectralClustering(2, model=tiny_model, condition="topic", max_samples=6, random_state=0).fit(ORDERED)
     sample = asc.sample_indices_
     assert seen == [6] and len(sample) == 6 and np.all(np.diff(sample) > 0)

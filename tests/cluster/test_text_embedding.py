@@ -109,16 +109,10 @@ def test_memory_keeps_the_reading_for_the_next_fit_and_transform(tiny_model, tmp
 def test_max_samples_chooses_the_design_on_the_sample_a_fit_would(tiny_model, monkeypatch):
     from sklearn_icc import AttentionSpectralClustering
     from sklearn_icc.cluster import _text_embedding
+    from tests.conftest import record_partition_sizes
 
     texts = TEXTS + ["the fund lost money", "puppies nap", "rates went up", "a bird sings"]
-    seen = []
-    real = _text_embedding.conditioned_partition
-
-    def spy(states, *args, **kwargs):
-        seen.append(len(next(iter(states.values()))))
-        return real(states, *args, **kwargs)
-
-    monkeypatch.setattr(_text_embedding, "conditioned_partition", spy)
+    seen = record_partition_sizes(monkeypatch, _text_embedding)
     fit = AttentionSpectralClustering(None, condition="urgency", model=tiny_model, max_samples=6,
                                       random_state=0).fit(texts)
     embed = ConditionedTextEmbedding("urgency", model=tiny_model, max_samples=6, random_state=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
@@ -191,20 +192,16 @@ def model_key(loaded):
     return weights, described, str(loaded.dtype), device, loaded.adapter, __version__, package_source_hash()
 
 
-_SOURCE_HASH = []
-
-
+@functools.cache
 def package_source_hash():
     """A SHA-256 of every ``.py`` file of this package (path and contents), computed once
     per process: a reading kept by ``memory=`` is reused only by the code that made it."""
-    if not _SOURCE_HASH:
-        import hashlib
-        from pathlib import Path
+    import hashlib
+    from pathlib import Path
 
-        root = Path(__file__).resolve().parents[2]
-        digest = hashlib.sha256()
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-        _SOURCE_HASH.append(digest.hexdigest())
-    return _SOURCE_HASH[0]
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -201,10 +201,15 @@ def test_the_model_key_follows_the_package_source(tiny_loaded, tmp_path, monkeyp
     shutil.copytree(Path(loading.__file__).resolve().parents[2], package,
                     ignore=shutil.ignore_patterns("__pycache__", "*.csv", "*.safetensors", "*.bin"))
     monkeypatch.setattr(loading, "__file__", str(package / "runtime" / "model" / "loading.py"))
-    monkeypatch.setattr(loading, "_SOURCE_HASH", [])
-    assert loading.package_source_hash() == key[-1]
-    questions = package / "runtime" / "prompts" / "questions.py"
-    questions.write_text(questions.read_text() + "\n# an edited question\n")
-    monkeypatch.setattr(loading, "_SOURCE_HASH", [])
-    assert loading.package_source_hash() != key[-1]
-    assert loading.model_key(tiny_loaded)[:-1] == key[:-1]
+    loading.package_source_hash.cache_clear()
+    try:
+        assert loading.package_source_hash() == key[-1]
+        questions = package / "runtime" / "prompts" / "questions.py"
+        questions.write_text(questions.read_text() + "\n# an edited question\n")
+        loading.package_source_hash.cache_clear()
+        assert loading.package_source_hash() != key[-1]
+        assert loading.model_key(tiny_loaded)[:-1] == key[:-1]
+    finally:
+        monkeypatch.undo()
+        loading.package_source_hash.cache_clear()
+    assert loading.model_key(tiny_loaded) == key
