@@ -212,7 +212,9 @@ def fit_conditioned(estimator, X):
     max_samples, k = estimator.max_samples, estimator.n_clusters
     if isinstance(max_samples, bool):  # an Integral, but max_samples=True is no count of texts
         raise ValueError(f"max_samples must be an int or None, got {max_samples!r}.")
-    if max_samples is not None and max_samples < (k or 2):
+    # Only a fit of more texts than max_samples partitions a sample (a fit of fewer than
+    # n_clusters texts is refused before, naming the texts)
+    if max_samples is not None and len(X) > max_samples and max_samples < (k or 2):
         asked = f"the {k} clusters asked for" if k else "the 2 a partition needs at least (n_clusters=None)"
         raise ValueError(f"max_samples={max_samples} is fewer texts than {asked}; raise max_samples or set "
                          "None to partition every text.")

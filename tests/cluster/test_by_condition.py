@@ -107,6 +107,17 @@ def test_max_samples_must_hold_the_clusters(tiny_model, n_clusters, max_samples,
         AttentionSpectralClustering(n_clusters, model=tiny_model, condition="topic", max_samples=max_samples).fit(TEXTS)
 
 
+def test_max_samples_is_not_blamed_where_no_sample_is_drawn(tiny_model):
+    # one text and n_clusters=None: no sample is drawn, so max_samples=1 is no error
+    one = AttentionSpectralClustering(None, model=tiny_model, condition="topic", max_samples=1).fit(TEXTS[:1])
+    np.testing.assert_array_equal(one.labels_, [0])
+    np.testing.assert_array_equal(one.sample_indices_, [0])
+    # fewer texts than clusters names the texts, not max_samples
+    with pytest.raises(ValueError, match="n_clusters=3") as info:
+        AttentionSpectralClustering(3, model=tiny_model, condition="topic", max_samples=2).fit(TEXTS[:2])
+    assert "max_samples" not in str(info.value)
+
+
 def test_the_function_passes_max_samples_and_memory_on(tiny_model, tmp_path):
     from sklearn_icc.cluster import attention_spectral_clustering
 
