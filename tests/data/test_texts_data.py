@@ -32,6 +32,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["lunch", "parking", "printer"], ["annoyed", "grateful", "worried"], ["later", "urgent"]]),
     "load_neighbour_posts": ("neighbour_posts.csv", 72, 24, 3, [
         ["noise", "pets", "roads", "rubbish"], ["angry", "thankful", "worried"], ["notice", "question"]]),
+    "load_student_posts": ("student_posts.csv", 72, 24, 3, [
+        ["biology", "history", "maths", "music"], ["confused", "excited", "stressed"], ["not_urgent", "urgent"]]),
     "load_travel_reviews": ("travel_reviews.csv", 60, 12, 5, [
         ["hotel", "museum", "restaurant"], ["negative", "positive"], ["business", "family"]]),
 }
