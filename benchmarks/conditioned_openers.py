@@ -15,7 +15,13 @@ choices among them are scored, ARI against the labeling the condition names:
 - ``consensus``: the partition with the largest mean ARI to the other three;
 - ``agreement``: :func:`~sklearn_icc.cluster._conditioned.conditioned_partition` on both
   readings, the estimators' rule: the reading whose two designs' partitions agree more (a
-  tie keeps the plain one), then its design by eigengap.
+  tie keeps the plain one), then its design by eigengap;
+- ``best``: not a choice but its ceiling, the candidate with the largest ARI against the
+  labeling asked (it reads the labels);
+- with ``--answers`` (each text's greedy answer is read too, as a fit of a few texts
+  does), ``answers``: the candidate whose partition shares the most information with the
+  texts' answer words (adjusted mutual information), a choice that reads what the model
+  says.
 
 ``--opener`` replaces the opening (``{c}``: the condition, ``{C}``: capitalised; the
 default ``"{C}:"`` is the package's). Texts in the loader's order. Default model,
@@ -23,6 +29,7 @@ zero-shot, two CPU threads::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_openers.py
     OMP_NUM_THREADS=2 python benchmarks/conditioned_openers.py --data support --opener "Answer:"
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_openers.py --answers
 
 Prints a Markdown table per data set: each candidate's ARI (and, in brackets, the largest
 ARI against another labeling), its eigengap, each reading's agreement, and each choice's
@@ -40,21 +47,30 @@ from sklearn.metrics import adjusted_rand_score
 
 from conditioned_texts import CONDITIONS, load
 
-CHOICES = ("plain", "eigengap", "consensus", "agreement")
+CHOICES = ("plain", "eigengap", "consensus", "agreement", "best")
 
 
-def choices(built, scores):
-    """The candidate each rule the estimators do not use picks: ``{rule: design name}``."""
+def choices(built, scores, y, words=None):
+    """The candidate each rule the estimators do not use picks: ``{rule: design name}``
+    (``best`` reads the labels ``y``; ``answers``, given the answer ``words``, does not)."""
+    from sklearn.metrics import adjusted_mutual_info_score
+
     names = list(built)
     consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
-    return {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get)}
+    picked = {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get),
+              "best": max(names, key=lambda n: adjusted_rand_score(y, built[n]))}
+    if words is not None:
+        picked["answers"] = max(names, key=lambda n: adjusted_mutual_info_score(words, built[n]))
+    return picked
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
     parser.add_argument("--opener", default="{C}:", help='the answer\'s opening (default "{C}:")')
+    parser.add_argument("--answers", action="store_true", help="read the answers too; add the 'answers' choice")
     args = parser.parse_args()
+    rules = CHOICES + ("answers",) if args.answers else CHOICES
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -62,13 +78,13 @@ def main():
     from sklearn_icc.cluster._conditioned import (CANDIDATES, OPENED_CANDIDATES, conditioned_partition,
                                                   reading_agreement, wanted_layers)
     from sklearn_icc.runtime import load_model
-    from sklearn_icc.runtime.capture.conditioned import read_texts
+    from sklearn_icc.runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
     from sklearn_icc.runtime.prompts import questions
 
     questions.opener = lambda c: args.opener.format(c=c, C=c[0].upper() + c[1:])  # build_question_prompt reads it
     loaded = load_model("default", device="cpu")
     n_states = loaded.model.config.num_hidden_layers + 1
-    totals = {rule: [] for rule in CHOICES}
+    totals = {rule: [] for rule in rules}
     for data in args.data:
         texts, labelings = load(data)
         header = None
@@ -79,7 +95,9 @@ def main():
             y = labelings[target]
             k = len(np.unique(y))
             start = time.perf_counter()
-            reading = read_texts(loaded, texts, asked, layers=wanted_layers(n_states), answer_tokens=0, opened=True)
+            reading = read_texts(loaded, texts, asked, layers=wanted_layers(n_states), opened=True,
+                                 answer_tokens=DEFAULT_ANSWER_TOKENS if args.answers else 0)
+            words = [answer_word(a) for a in reading.answers] if args.answers else None
             built, affinities, agreement = {}, {}, {}
             for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES)):
                 agreement[slot], items = reading_agreement(reading.states, n_states, k, np.random.RandomState(0),
@@ -95,19 +113,19 @@ def main():
                 header = list(built)
                 print(f"\n### {data} (opener {args.opener!r})\n")
                 print("| condition | " + " | ".join(f"{n} (eigengap)" for n in header)
-                      + " | agreement plain / opened | " + " | ".join(CHOICES) + " |")
-                print("|---|" + "---|" * (len(header) + 1 + len(CHOICES)))
+                      + " | agreement plain / opened | " + " | ".join(rules) + " |")
+                print("|---|" + "---|" * (len(header) + 1 + len(rules)))
             cells = []
             for name in header:
                 other = max(adjusted_rand_score(v, built[name]) for t, v in labelings.items() if t != target)
                 cells.append(f"{adjusted_rand_score(y, built[name]):.2f} [{other:.2f}] ({scores[name]:.3f})")
-            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores).items()},
+            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores, y, words).items()},
                       **{rule: adjusted_rand_score(y, labels) for rule, labels in shipped.items()}}
             for rule, value in chosen.items():
                 totals[rule].append(value)
             print(f"| {condition} | " + " | ".join(cells)
                   + f" | {agreement['prompt']:.2f} / {agreement['opened']:.2f} | "
-                  + " | ".join(f"{chosen[rule]:.2f}" for rule in CHOICES)
+                  + " | ".join(f"{chosen[rule]:.2f}" for rule in rules)
                   + f" |  <!-- {time.perf_counter() - start:.0f} s -->", flush=True)
     print("\n| choice | mean ARI | lowest ARI |\n|---|---|---|")
     for rule, values in totals.items():
