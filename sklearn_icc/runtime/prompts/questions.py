@@ -50,29 +50,51 @@ def normalise_condition(condition):
 
 
 #: Words that mark a condition as content-like (what a text is about), read from the
-#: text's own tokens; any other condition is attitude-like and read at the answer slot
-#: (see ``benchmarks/conditioned_design.py``).
+#: text's own tokens (see ``benchmarks/conditioned_design.py``): an open class of nouns.
 CONTENT_WORDS = frozenset({
     "about", "topic", "topics", "subject", "subjects", "theme", "themes", "product", "products", "item", "items",
     "object", "objects", "category", "categories", "domain", "field", "genre", "content", "place", "places",
     "location", "country", "city", "brand", "company", "entity", "thing", "things", "mentioned", "discussed",
+    "app", "apps", "application", "applications", "software", "service", "services", "tool", "tools", "platform",
+    "website", "websites", "game", "games", "sport", "sports", "team", "teams", "food", "foods", "dish", "dishes",
+    "cuisine", "animal", "animals", "species", "language", "languages", "vehicle", "vehicles", "device",
+    "devices", "event", "events", "industry", "industries", "sector", "sectors", "department", "departments",
+    "course", "courses", "region", "regions", "destination", "destinations", "venue", "venues",
+})
+#: Words that mark a condition as attitude-like (how a text is written, what its writer
+#: feels or wants), read at the answer slot; they win over :data:`CONTENT_WORDS`, so "how
+#: the writer feels about the product" is attitude-like.
+ATTITUDE_WORDS = frozenset({
+    "feel", "feels", "feeling", "feelings", "felt", "sentiment", "sentiments", "emotion", "emotions", "emotional",
+    "mood", "moods", "tone", "tones", "attitude", "attitudes", "opinion", "opinions", "stance", "polarity",
+    "urgency", "urgent", "sarcasm", "sarcastic", "politeness", "polite", "formality", "formal", "satisfaction",
+    "satisfied", "intent", "intention", "intentions", "purpose", "request", "requests", "whether", "who",
 })
 
 
 def condition_kind(condition):
-    """``"content"`` when the condition asks what a text is about (it names a word of
-    :data:`CONTENT_WORDS`), else ``"attitude"``; ``None`` (no condition) is content.
+    """``"attitude"`` when the condition names a word of :data:`ATTITUDE_WORDS`, else
+    ``"content"`` when it names one of :data:`CONTENT_WORDS` (what a text is about), else
+    ``"attitude"``; ``None`` (no condition) is content.
+
+    An unknown condition is read as attitude-like because that errs the cheaper way: on
+    the shipped sets an attitude condition read as content fell to chance, a content one
+    read at the answer slot kept part of its partition (``docs/texts.rst``).
 
     Examples
     --------
     >>> from sklearn_icc.runtime.prompts.questions import condition_kind
     >>> condition_kind("which product it is about"), condition_kind("how the writer feels")
     ('content', 'attitude')
+    >>> condition_kind("app"), condition_kind("how the writer feels about the product")
+    ('content', 'attitude')
     """
     if condition is None:
         return "content"
-    words = re.findall(r"[a-z]+", condition.lower())
-    return "content" if any(word in CONTENT_WORDS for word in words) else "attitude"
+    words = set(re.findall(r"[a-z]+", condition.lower()))
+    if words & ATTITUDE_WORDS:
+        return "attitude"
+    return "content" if words & CONTENT_WORDS else "attitude"
 
 
 def check_condition(condition, tokenizer=None, *, max_tokens=MAX_CONDITION_TOKENS):
