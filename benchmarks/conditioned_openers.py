@@ -43,7 +43,7 @@ import os
 import time
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
 from conditioned_texts import CONDITIONS, load
 
@@ -53,8 +53,6 @@ CHOICES = ("plain", "eigengap", "consensus", "agreement", "best")
 def choices(built, scores, y, words=None):
     """The candidate each rule the estimators do not use picks: ``{rule: design name}``
     (``best`` reads the labels ``y``; ``answers``, given the answer ``words``, does not)."""
-    from sklearn.metrics import adjusted_mutual_info_score
-
     names = list(built)
     consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
     picked = {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get),

@@ -97,33 +97,26 @@ METHODS = ("asc-conditioned", "asc-spans", "icc", "icc-answers", "icc-words", "t
            "minilm-hdbscan")
 
 
-def load(name):
-    from sklearn_icc.data import (load_app_reviews, load_colleague_messages, load_friend_messages, load_neighbour_posts,
-                                  load_student_posts, load_support_messages, load_topic_sentiment_texts, load_travel_reviews)
+#: Each data set's loader in :mod:`sklearn_icc.data` and the names of the labelings it returns after the texts.
+LOADERS = {
+    "topic_sentiment": ("load_topic_sentiment_texts", ("topic", "sentiment")),
+    "support": ("load_support_messages", ("product", "emotion", "urgency")),
+    "travel": ("load_travel_reviews", ("place", "sentiment", "traveller")),
+    "friends": ("load_friend_messages", ("subject", "emotion", "request")),
+    "colleague": ("load_colleague_messages", ("subject", "emotion", "urgency")),
+    "neighbours": ("load_neighbour_posts", ("subject", "tone", "purpose")),
+    "students": ("load_student_posts", ("subject", "emotion", "urgency")),
+    "apps": ("load_app_reviews", ("app", "sentiment", "request")),
+}
 
-    if name == "topic_sentiment":
-        texts, topic, sentiment = load_topic_sentiment_texts()
-        return texts, {"topic": topic, "sentiment": sentiment}
-    if name == "friends":
-        texts, subject, emotion, request = load_friend_messages()
-        return texts, {"subject": subject, "emotion": emotion, "request": request}
-    if name == "colleague":
-        texts, subject, emotion, urgency = load_colleague_messages()
-        return texts, {"subject": subject, "emotion": emotion, "urgency": urgency}
-    if name == "neighbours":
-        texts, subject, tone, purpose = load_neighbour_posts()
-        return texts, {"subject": subject, "tone": tone, "purpose": purpose}
-    if name == "apps":
-        texts, app, sentiment, request = load_app_reviews()
-        return texts, {"app": app, "sentiment": sentiment, "request": request}
-    if name == "students":
-        texts, subject, emotion, urgency = load_student_posts()
-        return texts, {"subject": subject, "emotion": emotion, "urgency": urgency}
-    if name == "travel":
-        texts, place, sentiment, traveller = load_travel_reviews()
-        return texts, {"place": place, "sentiment": sentiment, "traveller": traveller}
-    texts, product, emotion, urgency = load_support_messages()
-    return texts, {"product": product, "emotion": emotion, "urgency": urgency}
+
+def load(name):
+    """The texts of data set ``name`` and ``{labeling: labels}``."""
+    import sklearn_icc.data
+
+    loader, names = LOADERS[name]
+    texts, *labelings = getattr(sklearn_icc.data, loader)()
+    return texts, dict(zip(names, labelings, strict=True))
 
 
 def minilm(texts):
