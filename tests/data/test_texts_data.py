@@ -26,6 +26,8 @@ def test_the_shipped_file_states_its_licence():
 CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classes of each labeling)
     "load_app_reviews": ("app_reviews.csv", 72, 24, 3, [
         ["banking", "fitness", "game", "weather"], ["mixed", "negative", "positive"], ["feature", "none"]]),
+    "load_restaurant_messages": ("restaurant_messages.csv", 72, 24, 3, [
+        ["booking", "food", "service", "venue"], ["angry", "grateful", "worried"], ["casual", "formal"]]),
     "load_support_messages": ("support_messages.csv", 72, 18, 4, [
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
     "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
