@@ -96,18 +96,22 @@ def _prefix_cache(loaded, prefix):
 def _expanded(cache, n_rows, config):
     from transformers import DynamicCache
 
-    return DynamicCache(
+    expanded = DynamicCache(
         ddp_cache_data=[(layer.keys.expand(n_rows, -1, -1, -1).contiguous(),
                          layer.values.expand(n_rows, -1, -1, -1).contiguous()) for layer in cache.layers],
         config=config,
     )
+    for layer in expanded.layers:  # a sliding-window layer (Gemma 3) keeps its past, so _drop_last can cut it
+        if hasattr(layer, "activate_past_recording"):
+            layer.activate_past_recording()
+    return expanded
 
 
 def _drop_last(cache, n_tokens):
-    """Cut the last ``n_tokens`` positions off every layer of ``cache`` (in place)."""
+    """Cut the last ``n_tokens`` positions off every layer of ``cache`` (in place), with each
+    layer's own ``crop``: a sliding-window layer also counts the positions it has seen."""
     for layer in cache.layers:
-        layer.keys = layer.keys[..., :-n_tokens, :]
-        layer.values = layer.values[..., :-n_tokens, :]
+        layer.crop(-n_tokens)
 
 
 def answer_word_start(tokenizer, ids):

@@ -100,3 +100,40 @@ def test_identical_texts_read_identically(tiny_loaded):
                                           ("This text is quite urgent, as it", "urgent")])
 def test_answer_word_takes_the_word_after_the_opener(answer, word):
     assert answer_word(answer) == word
+
+
+@pytest.fixture(scope="module")
+def tiny_gemma(tmp_path_factory):
+    """A tiny random Gemma 3: a sliding-window layer (window 512, as Gemma 3 270M's) beside a full one."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from sklearn_icc.runtime import load_model
+    from tests.conftest import build_char_tokenizer
+
+    tokenizer = build_char_tokenizer()
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=1, head_dim=8, sliding_window=512, layer_types=["sliding_attention", "full_attention"],
+        max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-gemma3")
+    Gemma3ForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return load_model(str(path), device="cpu")
+
+
+def test_a_sliding_window_model_reads_with_the_opener_cut_again(tiny_gemma):
+    # The opener is cut from each layer's cache by the layer's own crop, which a sliding-window
+    # layer needs (it counts the positions it has seen); cutting its tensors alone broke the next mask.
+    plain = read_texts(tiny_gemma, TEXTS, "urgency", answer_tokens=3)
+    opened = read_texts(tiny_gemma, TEXTS, "urgency", answer_tokens=3, opened=True)
+    assert opened.answers == plain.answers
+    for slot in plain.states:
+        np.testing.assert_allclose(opened.states[slot], plain.states[slot], atol=1e-5)
+    for i, text in enumerate(TEXTS):
+        alone = read_texts(tiny_gemma, [text], "urgency", answer_tokens=3, opened=True)
+        for slot in opened.states:
+            np.testing.assert_allclose(alone.states[slot][0], opened.states[slot][i], atol=1e-4)
