@@ -39,6 +39,8 @@ model, zero-shot, one CPU thread::
 ``--dtype bfloat16`` runs the conditioned reading (``asc-conditioned``) in bfloat16, the
 fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.py
 --compare-dtype``); the default is the estimator's own (``"auto"``: float32 on a CPU).
+``--model`` reads with another model (a local folder or ``.gguf`` file with a chat
+template) in place of the default, for ``asc-conditioned`` only.
 
 Prints Markdown tables.
 """
@@ -200,7 +202,8 @@ def run(methods, data, args):
         began = time.perf_counter()
         if "asc-conditioned" in methods:
             start = time.perf_counter()
-            asc = AttentionSpectralClustering(k, condition=condition, dtype=args.dtype, random_state=0).fit(texts)
+            asc = AttentionSpectralClustering(k, condition=condition, model=args.model, dtype=args.dtype,
+                                              random_state=0).fit(texts)
             seconds = time.perf_counter() - start
             rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
@@ -209,7 +212,7 @@ def run(methods, data, args):
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
-            unknown = AttentionSpectralClustering(None, condition=condition, dtype=args.dtype,
+            unknown = AttentionSpectralClustering(None, condition=condition, model=args.model, dtype=args.dtype,
                                                   random_state=0).fit(texts)
             extras.append(f"asc-conditioned {condition!r} n_clusters=None: k={unknown.n_clusters_} (true {k}), ARI "
                           f"{adjusted_rand_score(labels[target], unknown.labels_):.2f}")
@@ -254,6 +257,9 @@ def main():
                         help="run unknown k, asc-spans and the ICC methods on the rewordings too (slow)")
     parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                         help="dtype of the conditioned reading (asc-conditioned); default: the estimator's")
+    parser.add_argument("--model", default="default",
+                        help="the model of the conditioned reading (asc-conditioned): 'default' or a local "
+                             "model folder or .gguf file (its tokenizer needs a chat template)")
     args = parser.parse_args()
     import torch
 
