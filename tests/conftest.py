@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random Llama with a character-level tokenizer, built offline."""
+"""Shared fixtures: a tiny random Llama (and a Gemma 3) with a character-level tokenizer, built offline."""
 
 import string
 
@@ -54,6 +54,24 @@ def build_tiny_model_dir(path, max_position_embeddings=4096, seed=0, initializer
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
     model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def build_tiny_gemma_dir(path, sliding_window=512, seed=0):
+    """A tiny random Gemma 3: a sliding-window attention layer (``sliding_window``) beside a full one."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    tokenizer = build_char_tokenizer()
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=1, head_dim=8, sliding_window=sliding_window,
+        layer_types=["sliding_attention", "full_attention"], max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    Gemma3ForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
 

@@ -224,6 +224,18 @@ def test_chunks_shrink_until_they_fit_unless_the_size_is_given(tmp_path):
         InContextClustering(2, model=path, point_format="paper", chunk_size=40).fit(X)
 
 
+def test_a_sliding_window_model_chunks_to_its_window(tmp_path):
+    # Gemma 3's sliding-window layers: a prompt past the window is chunked as one past the
+    # context; before, the decoding's cut of rejected guesses failed in the cache (RuntimeError).
+    from conftest import build_tiny_gemma_dir
+
+    path = build_tiny_gemma_dir(tmp_path / "gemma", sliding_window=600)
+    X = np.random.default_rng(0).normal(size=(60, 2))  # about 1800 tokens in one prompt
+    icc = InContextClustering(2, model=path, point_format="paper", random_state=0).fit(X)
+    assert icc.labels_.shape == (60,) and icc.labels_.dtype == np.int64 and set(icc.labels_.tolist()) <= {0, 1}
+    assert icc.n_prompt_tokens_ < 600
+
+
 def test_chunk_size_below_n_clusters(tiny_model, X):
     with pytest.raises(ValueError, match="chunk_size=2 should be >= n_clusters=3"):
         InContextClustering(3, model=tiny_model, chunk_size=2).fit(X)

@@ -100,6 +100,33 @@ def load_model_uncached(model="default", device="auto", dtype="auto", allow_down
     return _load(source, torch_device, resolve_dtype(dtype, torch_device))
 
 
+def usable_context(config):
+    """The most tokens a prompt and its answer may take on a model of ``config``.
+
+    The model's position limit (``max_position_embeddings``, else 2048), or, for a model
+    with sliding-window attention layers (Gemma 3), its window, if smaller: the
+    constrained decoding checks guesses with a mask over every past token and cuts
+    rejected ones from the cache, which a sliding-window layer can do only while it still
+    holds every token. A prompt too long for it is then chunked (or refused) as one too
+    long for the model.
+
+    Examples
+    --------
+    >>> from transformers import Gemma3TextConfig, LlamaConfig
+    >>> from sklearn_icc.runtime.model.loading import usable_context
+    >>> usable_context(LlamaConfig(max_position_embeddings=8192))
+    8192
+    >>> usable_context(Gemma3TextConfig(max_position_embeddings=32768, sliding_window=512))
+    512
+    """
+    limit = int(getattr(config, "max_position_embeddings", None) or 2048)
+    window = getattr(config, "sliding_window", None)
+    layer_types = getattr(config, "layer_types", None)
+    sliding = ("sliding_attention" in layer_types if layer_types is not None
+               else bool(window) and getattr(config, "use_sliding_window", True) is not False)
+    return min(limit, int(window)) if sliding and window else limit
+
+
 def _load(source, device, dtype, adapter_path=None, device_map=None):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -132,7 +159,7 @@ def _load(source, device, dtype, adapter_path=None, device_map=None):
             f"The tokenizer of {source.location!r} has no chat template; sklearn-icc needs an "
             "instruction-tuned model with a chat template."
         )
-    context_length = int(getattr(model.config, "max_position_embeddings", None) or 2048)
+    context_length = usable_context(model.config)
     from .point_projector import load_point_projector
 
     return LoadedModel(

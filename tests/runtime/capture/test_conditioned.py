@@ -105,24 +105,10 @@ def test_answer_word_takes_the_word_after_the_opener(answer, word):
 @pytest.fixture(scope="module")
 def tiny_gemma(tmp_path_factory):
     """A tiny random Gemma 3: a sliding-window layer (window 512, as Gemma 3 270M's) beside a full one."""
-    import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
     from sklearn_icc.runtime import load_model
-    from tests.conftest import build_char_tokenizer
+    from tests.conftest import build_tiny_gemma_dir
 
-    tokenizer = build_char_tokenizer()
-    config = Gemma3TextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=1, head_dim=8, sliding_window=512, layer_types=["sliding_attention", "full_attention"],
-        max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny-gemma3")
-    Gemma3ForCausalLM(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return load_model(str(path), device="cpu")
+    return load_model(build_tiny_gemma_dir(tmp_path_factory.mktemp("tiny-gemma3")), device="cpu")
 
 
 def test_a_sliding_window_model_reads_with_the_opener_cut_again(tiny_gemma):

@@ -213,3 +213,11 @@ def test_the_model_key_follows_the_package_source(tiny_loaded, tmp_path, monkeyp
         monkeypatch.undo()
         loading.package_source_hash.cache_clear()
     assert loading.model_key(tiny_loaded) == key
+
+
+def test_a_sliding_window_model_may_use_only_its_window(tmp_path, tiny_loaded):
+    from tests.conftest import build_tiny_gemma_dir
+
+    gemma = load_model(build_tiny_gemma_dir(tmp_path / "gemma", sliding_window=256), device="cpu")
+    assert gemma.context_length == 256  # its window, not its 4096 positions
+    assert tiny_loaded.context_length == 4096  # a model without sliding-window layers keeps its position limit
