@@ -28,6 +28,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["banking", "fitness", "game", "weather"], ["mixed", "negative", "positive"], ["feature", "none"]]),
     "load_restaurant_messages": ("restaurant_messages.csv", 72, 24, 3, [
         ["booking", "food", "service", "venue"], ["angry", "grateful", "worried"], ["casual", "formal"]]),
+    "load_parent_messages": ("parent_messages.csv", 72, 24, 3, [
+        ["behaviour", "health", "homework", "trip"], ["annoyed", "anxious", "thankful"], ["asks", "informs"]]),
     "load_support_messages": ("support_messages.csv", 72, 18, 4, [
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
     "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
