@@ -41,7 +41,8 @@ model, zero-shot, one CPU thread::
 fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.py
 --compare-dtype``); the default is the estimator's own (``"auto"``: float32 on a CPU).
 ``--model`` reads with another model (a local folder or ``.gguf`` file with a chat
-template) in place of the default, for ``asc-conditioned`` only.
+template) in place of the default, for ``asc-conditioned`` only; compare models by the
+mean ARI against the labeling asked, printed under each set's table.
 
 Prints Markdown tables.
 """
@@ -282,6 +283,11 @@ def main():
         for method, condition, scores in rows:
             print(f"| {method} | {condition} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
         print()
+        matched = [scores[names.index(CONDITIONS[data][condition])]
+                   for method, condition, scores in rows if method == "asc-conditioned"]
+        if matched:  # each condition against the labeling it names: one number to compare models by
+            print(f"- asc-conditioned, mean ARI against the labeling asked: {np.mean(matched):.3f} "
+                  f"over {len(matched)} conditions")
         for line in extras:
             print(f"- {line}")
         print(f"\n({time.perf_counter() - t0:.0f} s; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')})", flush=True)
