@@ -30,6 +30,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["booking", "food", "service", "venue"], ["angry", "grateful", "worried"], ["casual", "formal"]]),
     "load_parent_messages": ("parent_messages.csv", 72, 24, 3, [
         ["behaviour", "health", "homework", "trip"], ["annoyed", "anxious", "thankful"], ["asks", "informs"]]),
+    "load_tenant_messages": ("tenant_messages.csv", 72, 24, 3, [
+        ["moving", "neighbours", "rent", "repair"], ["negative", "neutral", "positive"], ["routine", "urgent"]]),
     "load_support_messages": ("support_messages.csv", 72, 18, 4, [
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
     "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
