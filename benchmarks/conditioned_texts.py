@@ -32,7 +32,8 @@ and the ICC methods run only on the conditions that name a labeling exactly (not
 rewordings) unless ``--all-conditions``. Also printed: unknown
 k (``n_clusters=None``, the eigengap) against HDBSCAN on MiniLM, the cluster names'
 agreement with the true labels (:func:`name_scores`: the accuracy of the partition by
-name, and the share of texts named by their true class's own word), and seconds per 1,000 texts of the reading. Default
+name, and the share of texts named by their true class's own word), each fit's own
+silhouette (:func:`own_silhouette`), and seconds per 1,000 texts of the reading. Default
 model, zero-shot, one CPU thread::
 
     OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py
@@ -178,6 +179,16 @@ def name_scores(names, labels, y):
     return clustering_accuracy(y, by_name), float(literal)
 
 
+def own_silhouette(fitted):
+    """The cosine silhouette of a fit's own vectors (``embedding_``) under its ``labels_``:
+    a sign of how well the partition holds, from the fit alone (-1 for a single cluster)."""
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(fitted.labels_)) < 2:
+        return -1.0
+    return float(silhouette_score(np.asarray(fitted.embedding_, dtype=np.float64), fitted.labels_, metric="cosine"))
+
+
 def run(methods, data, args):
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -225,7 +236,8 @@ def run(methods, data, args):
             rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
             extras.append(f"asc-conditioned {condition!r}: {seconds:.0f} s for {len(texts)} texts "
-                          f"({1000 * seconds / len(texts):.0f} s per 1,000), design {asc.reading_.name}, names "
+                          f"({1000 * seconds / len(texts):.0f} s per 1,000), design {asc.reading_.name}, "
+                          f"silhouette {own_silhouette(asc):.2f}, names "
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
