@@ -6,13 +6,15 @@ Each attitude-like condition of ``CONDITIONS`` (the same data sets and condition
 the plain prompt's answer slot, and the same after the answer's opening,
 :func:`sklearn_icc.runtime.prompts.questions.opener`). The four candidate designs (plain
 or opened, final layer or last third) are each partitioned by the estimators' readout
-(:func:`~sklearn_icc.cluster._conditioned.readout_labels`, k true), and four label-free
+(:func:`~sklearn_icc.cluster._conditioned.readout_labels`, k true), and five label-free
 choices among them are scored, ARI against the labeling the condition names:
 
 - ``plain``: :func:`~sklearn_icc.cluster._conditioned.conditioned_partition` on the plain
   reading only, its design by eigengap (the estimators before the opened reading);
 - ``eigengap``: the largest eigengap of all four designs;
 - ``consensus``: the partition with the largest mean ARI to the other three;
+- ``silhouette``: the partition with the largest cosine silhouette of its own design's
+  features (the fit's own sign of a strong partition, ``docs/texts.rst``);
 - ``agreement``: :func:`~sklearn_icc.cluster._conditioned.conditioned_partition` on both
   readings, the estimators' rule: the reading whose two designs' partitions agree more (a
   tie keeps the plain one), then its design by eigengap;
@@ -43,20 +45,23 @@ import os
 import time
 
 import numpy as np
-from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, silhouette_score
 
 from conditioned_texts import CONDITIONS, load
 
-CHOICES = ("plain", "eigengap", "consensus", "agreement", "best")
+CHOICES = ("plain", "eigengap", "consensus", "silhouette", "agreement", "best")
 
 
-def choices(built, scores, y, words=None):
+def choices(built, scores, y, words=None, silhouettes=None):
     """The candidate each rule the estimators do not use picks: ``{rule: design name}``
-    (``best`` reads the labels ``y``; ``answers``, given the answer ``words``, does not)."""
+    (``best`` reads the labels ``y``; ``answers``, given the answer ``words``, does not;
+    ``silhouette``, given each candidate's own silhouette, does not)."""
     names = list(built)
     consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
     picked = {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get),
               "best": max(names, key=lambda n: adjusted_rand_score(y, built[n]))}
+    if silhouettes is not None:
+        picked["silhouette"] = max(names, key=silhouettes.get)
     if words is not None:
         picked["answers"] = max(names, key=lambda n: adjusted_mutual_info_score(words, built[n]))
     return picked
@@ -96,12 +101,14 @@ def main():
             reading = read_texts(loaded, texts, asked, layers=wanted_layers(n_states), opened=True,
                                  answer_tokens=DEFAULT_ANSWER_TOKENS if args.answers else 0)
             words = [answer_word(a) for a in reading.answers] if args.answers else None
-            built, affinities, agreement = {}, {}, {}
+            built, affinities, agreement, silhouettes = {}, {}, {}, {}
             for slot, designs in (("prompt", CANDIDATES["attitude"]), ("opened", OPENED_CANDIDATES)):
                 agreement[slot], items = reading_agreement(reading.states, n_states, k, np.random.RandomState(0),
                                                            designs, held=reading.layers)
-                for name, (_, _, _, A, labels, _) in items.items():
+                for name, (_, F, _, A, labels, _) in items.items():
                     built[name], affinities[name] = labels, A
+                    silhouettes[name] = (silhouette_score(F, labels, metric="cosine")
+                                         if len(np.unique(labels)) > 1 else -1.0)
             scores = score_layers(affinities, k)
             plain = {slot: v for slot, v in reading.states.items() if slot != "opened"}
             shipped = {rule: conditioned_partition(states, n_states, k, 10, np.random.RandomState(0),
@@ -117,7 +124,7 @@ def main():
             for name in header:
                 other = max(adjusted_rand_score(v, built[name]) for t, v in labelings.items() if t != target)
                 cells.append(f"{adjusted_rand_score(y, built[name]):.2f} [{other:.2f}] ({scores[name]:.3f})")
-            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores, y, words).items()},
+            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores, y, words, silhouettes).items()},
                       **{rule: adjusted_rand_score(y, labels) for rule, labels in shipped.items()}}
             for rule, value in chosen.items():
                 totals[rule].append(value)
