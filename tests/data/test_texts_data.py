@@ -62,10 +62,3 @@ def test_labelled_sets_are_fully_crossed_distinct_and_licensed(loader):
     assert [sorted(set(y)) for y in labelings] == classes
     head = resources.files("sklearn_icc.data").joinpath(file).read_text().splitlines()[:3]
     assert any("CC0-1.0" in line for line in head)
-
-
-def test_a_malformed_shipped_table_is_refused():
-    from sklearn_icc import data
-
-    with pytest.raises(ValueError, match="travel_reviews.csv is malformed: expected the columns text, place"):
-        data._read_table(data.TRAVEL_REVIEWS_FILE, ["text", "place"])
