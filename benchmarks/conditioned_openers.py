@@ -45,23 +45,22 @@ import os
 import time
 
 import numpy as np
-from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 
-from conditioned_texts import CONDITIONS, load
+from conditioned_texts import CONDITIONS, load, own_silhouette
 
 CHOICES = ("plain", "eigengap", "consensus", "silhouette", "agreement", "best")
 
 
-def choices(built, scores, y, words=None, silhouettes=None):
+def choices(built, scores, silhouettes, y, words=None):
     """The candidate each rule the estimators do not use picks: ``{rule: design name}``
-    (``best`` reads the labels ``y``; ``answers``, given the answer ``words``, does not;
-    ``silhouette``, given each candidate's own silhouette, does not)."""
+    (``best`` reads the labels ``y``; ``silhouette``, from each candidate's own
+    ``silhouettes``, and ``answers``, given the answer ``words``, do not)."""
     names = list(built)
     consensus = {n: np.mean([adjusted_rand_score(built[n], built[m]) for m in names if m != n]) for n in names}
     picked = {"eigengap": max(names, key=scores.get), "consensus": max(names, key=consensus.get),
+              "silhouette": max(names, key=silhouettes.get),
               "best": max(names, key=lambda n: adjusted_rand_score(y, built[n]))}
-    if silhouettes is not None:
-        picked["silhouette"] = max(names, key=silhouettes.get)
     if words is not None:
         picked["answers"] = max(names, key=lambda n: adjusted_mutual_info_score(words, built[n]))
     return picked
@@ -107,8 +106,7 @@ def main():
                                                            designs, held=reading.layers)
                 for name, (_, F, _, A, labels, _) in items.items():
                     built[name], affinities[name] = labels, A
-                    silhouettes[name] = (silhouette_score(F, labels, metric="cosine")
-                                         if len(np.unique(labels)) > 1 else -1.0)
+                    silhouettes[name] = own_silhouette(F, labels)
             scores = score_layers(affinities, k)
             plain = {slot: v for slot, v in reading.states.items() if slot != "opened"}
             shipped = {rule: conditioned_partition(states, n_states, k, 10, np.random.RandomState(0),
@@ -124,7 +122,7 @@ def main():
             for name in header:
                 other = max(adjusted_rand_score(v, built[name]) for t, v in labelings.items() if t != target)
                 cells.append(f"{adjusted_rand_score(y, built[name]):.2f} [{other:.2f}] ({scores[name]:.3f})")
-            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores, y, words, silhouettes).items()},
+            chosen = {**{rule: adjusted_rand_score(y, built[name]) for rule, name in choices(built, scores, silhouettes, y, words).items()},
                       **{rule: adjusted_rand_score(y, labels) for rule, labels in shipped.items()}}
             for rule, value in chosen.items():
                 totals[rule].append(value)

@@ -179,14 +179,15 @@ def name_scores(names, labels, y):
     return clustering_accuracy(y, by_name), float(literal)
 
 
-def own_silhouette(fitted):
-    """The cosine silhouette of a fit's own vectors (``embedding_``) under its ``labels_``:
-    a sign of how well the partition holds, from the fit alone (-1 for a single cluster)."""
+def own_silhouette(F, labels):
+    """The cosine silhouette of a partition's own vectors ``F`` (a fit's ``embedding_``)
+    under its ``labels``: a sign of how well it holds, from the fit alone (-1 for a single
+    cluster)."""
     from sklearn.metrics import silhouette_score
 
-    if len(np.unique(fitted.labels_)) < 2:
+    if len(np.unique(labels)) < 2:
         return -1.0
-    return float(silhouette_score(np.asarray(fitted.embedding_, dtype=np.float64), fitted.labels_, metric="cosine"))
+    return float(silhouette_score(np.asarray(F, dtype=np.float64), labels, metric="cosine"))
 
 
 def run(methods, data, args):
@@ -237,7 +238,7 @@ def run(methods, data, args):
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
             extras.append(f"asc-conditioned {condition!r}: {seconds:.0f} s for {len(texts)} texts "
                           f"({1000 * seconds / len(texts):.0f} s per 1,000), design {asc.reading_.name}, "
-                          f"silhouette {own_silhouette(asc):.2f}, names "
+                          f"silhouette {own_silhouette(asc.embedding_, asc.labels_):.2f}, names "
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
