@@ -42,8 +42,8 @@ model, zero-shot, one CPU thread::
 ``--dtype bfloat16`` runs the conditioned reading (``asc-conditioned``) in bfloat16, the
 fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.py
 --compare-dtype``); the default is the estimator's own (``"auto"``: float32 on a CPU).
-``--model`` reads with another model (a local folder or ``.gguf`` file with a chat
-template) in place of the default, for ``asc-conditioned`` only; compare models by the
+``--model`` reads with another model (``qwen2.5-coder-1.5b-instruct``, from the ``[qwen]``
+extra, or a local folder or ``.gguf`` file with a chat template) in place of the default, for ``asc-conditioned`` only; compare models by the
 mean ARI against the labeling asked, printed under each set's table.
 
 Prints Markdown tables.
@@ -105,13 +105,14 @@ CONDITIONS = {
         "emotion": "emotion", "how the writer feels": "emotion",
         "formality": "formality", "how formal the writer is": "formality",
     },
-    # held out: written blind by a helper and committed unmeasured, kept for a later pre-registered test
+    # held out: written blind by a helper and committed unmeasured (0f253e8); first run 2026-12-07, nothing chosen on it
     "parents": {
         "subject": "subject", "what the message is about": "subject",
         "emotion": "emotion", "how the writer feels": "emotion",
         "request": "request", "whether the writer asks for something": "request",
     },
-    # held out: written blind by a helper and committed unmeasured, kept for a later pre-registered test
+    # held out: written blind by a helper and committed unmeasured (4e47766); first read 2026-12-07 as the
+    # pre-registered test of Qwen2.5-Coder-1.5B-Instruct against the default
     "tenants": {
         "subject": "subject", "what the message is about": "subject",
         "sentiment": "sentiment", "how the writer feels": "sentiment",
@@ -288,8 +289,9 @@ def main():
     parser.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16"),
                         help="dtype of the conditioned reading (asc-conditioned); default: the estimator's")
     parser.add_argument("--model", default="default",
-                        help="the model of the conditioned reading (asc-conditioned): 'default' or a local "
-                             "model folder or .gguf file (its tokenizer needs a chat template)")
+                        help="the model of the conditioned reading (asc-conditioned): 'default', "
+                             "'qwen2.5-coder-1.5b-instruct' or a local model folder or .gguf file (its "
+                             "tokenizer needs a chat template)")
     args = parser.parse_args()
     import torch
 

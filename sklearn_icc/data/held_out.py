@@ -278,8 +278,8 @@ def load_parent_messages():
     information, ``"informs"``: the parent only tells the teacher something or gives an
     opinion, with no question), 3 messages in each of the 24 cells: one or two sentences
     each (emails, school-app notes and class-portal messages), written for sklearn-icc as an
-    eighth **held-out** set, before anything was measured on it, and kept unmeasured for a
-    later pre-registered test. Released under CC0-1.0, as the file's header says.
+    eighth **held-out** set, before anything was measured on it; its first run was the
+    shipped default's, with nothing chosen on it. Released under CC0-1.0, as the file's header says.
 
     Returns
     -------
@@ -316,9 +316,9 @@ def load_tenant_messages():
     (``"urgent"``: needs action today or right now, a danger, a flood, a lock-out or a
     deadline today, ``"routine"``: no time pressure at all), 3 messages in each of the 24
     cells: one or two sentences each (emails, texts and tenant-portal notes), written for
-    sklearn-icc as a ninth **held-out** set, before anything was measured on it, and kept
-    unmeasured for a later pre-registered test. Released under CC0-1.0, as the file's header
-    says.
+    sklearn-icc as a ninth **held-out** set, before anything was measured on it, and first
+    read as the pre-registered test of a larger model (Qwen2.5-Coder-1.5B-Instruct against
+    the default). Released under CC0-1.0, as the file's header says.
 
     Returns
     -------
