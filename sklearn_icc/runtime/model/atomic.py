@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -40,13 +41,21 @@ def fsync_dir(path):
         os.close(fd)
 
 
-def write_bytes_atomic(path, data):
-    """Write ``data`` to ``path`` atomically, with the permissions a plain ``open`` gives."""
+@contextmanager
+def atomic_output(path):
+    """Yield a binary handle on a hidden temporary file beside ``path``, renamed to it at the end.
+
+    ``handle.name`` is the temporary file's path, for a check of what was written.
+    On a clean exit the file is flushed, fsynced, given the permissions a plain ``open``
+    gives and renamed to ``path``; on an exception (a failed check inside the block
+    included) it is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        with open(tmp, "wb") as handle:  # reopened by name, so handle.name is the temporary path
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600
@@ -58,6 +67,12 @@ def write_bytes_atomic(path, data):
             pass
         raise
     fsync_dir(path.parent)
+
+
+def write_bytes_atomic(path, data):
+    """Write ``data`` to ``path`` atomically, with the permissions a plain ``open`` gives."""
+    with atomic_output(path) as handle:
+        handle.write(data)
 
 
 def write_text_atomic(path, text):

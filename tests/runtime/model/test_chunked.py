@@ -12,25 +12,31 @@ from sklearn_icc.runtime.model.cache import file_digest
 from sklearn_icc.runtime.model.chunked import CHUNKED_MODELS, QWEN_CODER_15B, ChunkedModel, assembled_gguf
 
 
+def write_parts(site, prefix, pieces):
+    """Write each piece as the one part file of a package ``<prefix><i>``; return the spec's parts."""
+    entries = []
+    for i, data in enumerate(pieces, start=1):
+        package = site / f"{prefix}{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"part{i:02d}.bin").write_bytes(data)
+        entries.append((f"{prefix}{i}", f"data/part{i:02d}.bin", len(data)))
+    importlib.invalidate_caches()
+    return tuple(entries)
+
+
 @pytest.fixture
 def parts(tmp_path, monkeypatch):
     """Three fake chunk packages on sys.path and the spec of the file they make."""
     monkeypatch.setenv("SKLEARN_ICC_CACHE", str(tmp_path / "cache"))
     site = tmp_path / "site"
     contents = [b"GGUF" + bytes(range(256)) * 3, bytes(range(255, -1, -1)) * 2, b"tail"]
-    entries = []
-    for i, data in enumerate(contents, start=1):
-        package = site / f"icc_test_part{i}"
-        (package / "data").mkdir(parents=True)
-        (package / "__init__.py").write_text("")
-        (package / "data" / f"part{i:02d}.bin").write_bytes(data)
-        entries.append((f"icc_test_part{i}", f"data/part{i:02d}.bin", len(data)))
+    entries = write_parts(site, "icc_test_part", contents)
     monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
     whole = b"".join(contents)
     (tmp_path / "whole.bin").write_bytes(whole)
     spec = ChunkedModel(name="test-chunked", display_name="Test-Chunked", licence="CC0", extra="test-extra",
-                        parts=tuple(entries), size=len(whole), digest=file_digest(tmp_path / "whole.bin"))
+                        parts=entries, size=len(whole), digest=file_digest(tmp_path / "whole.bin"))
     yield spec, site, whole
     for i in range(1, 4):
         sys.modules.pop(f"icc_test_part{i}", None)
@@ -59,7 +65,8 @@ def test_a_changed_cached_file_is_rebuilt(parts):
 
 def test_a_missing_package_names_the_extra(parts):
     spec, _, _ = parts
-    missing = dataclasses.replace(spec, parts=spec.parts + (("icc_test_no_such_part", "data/part04.bin", 1),))
+    absent = ("icc_test_no_such_part", "data/part04.bin", 1)
+    missing = dataclasses.replace(spec, parts=spec.parts + (absent,))
     with pytest.raises(ValueError, match=r"icc_test_no_such_part is not installed.*sklearn-icc\[test-extra\]"):
         assembled_gguf(missing)
 
@@ -117,17 +124,10 @@ def test_a_model_split_into_parts_loads_by_name(tmp_path, monkeypatch):
     data = whole.read_bytes()
     cut = len(data) // 2
     site = tmp_path / "site"
-    entries = []
-    for i, piece in enumerate((data[:cut], data[cut:]), start=1):
-        package = site / f"icc_tiny_part{i}"
-        (package / "data").mkdir(parents=True)
-        (package / "__init__.py").write_text("")
-        (package / "data" / f"part{i:02d}.bin").write_bytes(piece)
-        entries.append((f"icc_tiny_part{i}", f"data/part{i:02d}.bin", len(piece)))
+    entries = write_parts(site, "icc_tiny_part", (data[:cut], data[cut:]))
     monkeypatch.syspath_prepend(str(site))
-    importlib.invalidate_caches()
     spec = ChunkedModel(name="tiny-chunked", display_name="Tiny-Chunked", licence="CC0", extra="tiny",
-                        parts=tuple(entries), size=len(data), digest=file_digest(whole))
+                        parts=entries, size=len(data), digest=file_digest(whole))
     monkeypatch.setitem(CHUNKED_MODELS, spec.name, spec)
     clear_model_cache()
     try:
