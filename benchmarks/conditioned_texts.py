@@ -43,8 +43,9 @@ model, zero-shot, one CPU thread::
 fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.py
 --compare-dtype``); the default is the estimator's own (``"auto"``: float32 on a CPU).
 ``--model`` reads with another model (``qwen2.5-coder-1.5b-instruct``, from the ``[qwen]``
-extra, or a local folder or ``.gguf`` file with a chat template) in place of the default, for ``asc-conditioned`` only; compare models by the
-mean ARI against the labeling asked, printed under each set's table.
+extra, or a local folder or ``.gguf`` file with a chat template) in place of the default,
+for ``asc-conditioned`` only; compare models by the mean ARI against the labeling asked,
+printed under each set's table.
 
 Prints Markdown tables.
 """

