@@ -15,6 +15,7 @@ from .held_out import (
     load_restaurant_messages,
     load_parent_messages,
     load_tenant_messages,
+    load_park_messages,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "load_restaurant_messages",
     "load_parent_messages",
     "load_tenant_messages",
+    "load_park_messages",
 ]

@@ -32,6 +32,8 @@ CROSSED_SETS = {  # loader name: (file, texts, cells, texts per cell, the classe
         ["behaviour", "health", "homework", "trip"], ["annoyed", "anxious", "thankful"], ["asks", "informs"]]),
     "load_tenant_messages": ("tenant_messages.csv", 72, 24, 3, [
         ["moving", "neighbours", "rent", "repair"], ["negative", "neutral", "positive"], ["routine", "urgent"]]),
+    "load_park_messages": ("park_messages.csv", 72, 24, 3, [
+        ["camping", "parking", "trail", "wildlife"], ["delighted", "frustrated", "nervous"], ["asks", "reports"]]),
     "load_support_messages": ("support_messages.csv", 72, 18, 4, [
         ["bicycle", "coffee machine", "phone"], ["angry", "happy", "worried"], ["routine", "urgent"]]),
     "load_friend_messages": ("friend_messages.csv", 72, 18, 4, [
