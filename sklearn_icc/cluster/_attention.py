@@ -18,7 +18,7 @@ from ._affinity import affinity_from_attention, affinity_from_hidden, eigengap_s
 from ._affinity import score_layers, spectral_labels
 from ._base import _BaseLLMClustering
 from ._by_condition import MAX_PARTITIONED, conditioned_proba, conditioned_score, fit_conditioned, forget_reading
-from ._by_condition import reads_condition
+from ._by_condition import reads_condition, resolve_reader_adapter
 from ._docstrings import fill_doc
 from ._episodes import DEFAULT_CHUNK_SIZE, representatives
 from ._learned import fit_learned, model_adapter, predict_proba_learned, resolve_affinity_adapter, score_learned
@@ -171,8 +171,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     layer_ : int
         The 0-based layer used (with an affinity adapter, the last layer it runs).
     adapter_ : str or None
-        The affinity adapter folder the fit used (``adapter="auto"`` resolved), or
-        ``None`` for the zero-shot path.
+        The adapter folder the fit used (``adapter="auto"`` resolved), or ``None`` for
+        the zero-shot path: on numbers the affinity adapter, on texts with a
+        ``condition`` the LoRA adapter of the conditioned reading (the trained reader
+        shipped for the default model).
     layer_scores_ : dict of int to float
         Label-free score per layer when ``layer="auto"``; empty otherwise. With
         ``n_clusters=None``, each layer is scored at its own estimated k.
@@ -274,9 +276,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         X = self._validate_points(X)
         self._check_layer_and_heads()
-        self.adapter_ = resolve_affinity_adapter(self, X, DEFAULT_LAYER)
         if reads_condition(self, X):  # texts with a condition: each read under its question
+            self.adapter_ = resolve_reader_adapter(self)
             return fit_conditioned(self, X)
+        self.adapter_ = resolve_affinity_adapter(self, X, DEFAULT_LAYER)
         forget_reading(self)
         if self.adapter_ is not None:
             return fit_learned(self, X)
@@ -323,10 +326,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if hasattr(self, "reading_"):  # texts with a condition (adapter_: the reader's LoRA, if any)
+            return conditioned_proba(self, X)
         if self.adapter_ is not None:
             return predict_proba_learned(self, X)
-        if hasattr(self, "reading_"):
-            return conditioned_proba(self, X)
         loaded, spec = self._resolve_runtime()
         self._check_texts(X, loaded, spec)
         anchors, anchor_labels = self.X_fit_, self.labels_
@@ -383,10 +386,10 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         """
         check_is_fitted(self)
         X = self._new_points(X)
+        if hasattr(self, "reading_"):  # texts with a condition (adapter_: the reader's LoRA, if any)
+            return conditioned_score(self, X)
         if self.adapter_ is not None:
             return score_learned(self, X)
-        if hasattr(self, "reading_"):
-            return conditioned_score(self, X)
         loaded, spec = self._resolve_runtime()
         A = point_affinities(X, self.n_clusters, loaded, spec, [self.layer_], affinity=self.affinity,
                              heads=self.heads)[self.layer_]

@@ -8,13 +8,17 @@ the in-context prompt's one forward pass. No torch here: the runtime reads the t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
+from ..runtime.model.adapters import shipped_reader
+from ..runtime.model.affinity_files import is_affinity_adapter
 from ..runtime.model.loading import model_key
 from ..runtime.prompts.questions import check_condition, condition_kind
 from ..runtime.spec import is_texts
@@ -33,6 +37,32 @@ from ._conditioned import (
 def reads_condition(estimator, X):
     """Whether ``estimator`` clusters ``X`` by its conditioned reading: texts and a condition."""
     return estimator.condition is not None and estimator.image_encoder is None and is_texts(X)
+
+
+def resolve_reader_adapter(estimator):
+    """The LoRA adapter the conditioned reading loads with (a str), or ``None`` for the
+    zero-shot reading. ``adapter="auto"`` is the reader shipped for the default model
+    (``docs/texts.rst``, "The trained reading") when ``model="default"``, else ``None``;
+    ``None`` reads zero-shot; a folder is that LoRA adapter. An affinity adapter, which
+    clusters numbers only, is a ``ValueError``."""
+    adapter = estimator.adapter
+    if isinstance(adapter, str) and adapter == "auto":
+        default = isinstance(estimator.model, str) and estimator.model == "default"
+        return shipped_reader() if default else None
+    if adapter is None:
+        return None
+    if is_affinity_adapter(adapter):
+        raise ValueError(
+            f"adapter={str(adapter)!r} is an affinity adapter, which clusters numeric points only; pass "
+            'adapter="auto" (the shipped reader), None (zero-shot) or a LoRA adapter folder for texts.'
+        )
+    return str(Path(adapter).expanduser().resolve())
+
+
+def reader_model_spec(estimator):
+    """The estimator's :class:`~sklearn_icc.runtime.spec.ModelSpec` with its resolved reader
+    adapter (``adapter_``) in place of its ``adapter`` parameter."""
+    return dataclasses.replace(estimator._model_spec(), adapter=estimator.adapter_)
 
 
 #: Texts asked per cluster for its name in a large fit (:func:`answers_every_text`).
@@ -218,7 +248,7 @@ def fit_conditioned(estimator, X):
         asked = f"the {k} clusters asked for" if k else "the 2 a partition needs at least (n_clusters=None)"
         raise ValueError(f"max_samples={max_samples} is fewer texts than {asked}; raise max_samples or set "
                          "None to partition every text.")
-    loaded = estimator._model_spec().load()
+    loaded = reader_model_spec(estimator).load()
     given = list(X)
     order = reading_order(given)
     texts = [given[i] for i in order]
@@ -262,7 +292,7 @@ def fit_conditioned(estimator, X):
 
 def new_features(estimator, X):
     """New texts' features under the fitted design and centring."""
-    loaded = estimator._model_spec().load()
+    loaded = reader_model_spec(estimator).load()
     reading, n_states = read(estimator, loaded, X, opened="opened" in estimator.reading_.slots, stacklevel=5)
     F, _ = design_features(reading.states, estimator.reading_, n_states, center=estimator.reading_center_,
                            held=reading.layers)

@@ -15,7 +15,7 @@ from ..runtime.model.devices import DTYPE_NAMES
 from ..runtime.prompts.texts import DEFAULT_MAX_TEXT_TOKENS
 from ..runtime.spec import ModelSpec
 from ..runtime.prompts.questions import check_condition, condition_kind
-from ._by_condition import MAX_PARTITIONED, partitioned_rows, read, reading_order
+from ._by_condition import MAX_PARTITIONED, partitioned_rows, read, reader_model_spec, reading_order, resolve_reader_adapter
 from ._conditioned import CANDIDATES, DESIGNS, choose_design, conditioned_partition, design_features
 from ._texts import looks_like_texts, validate_texts
 
@@ -68,8 +68,10 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         is ``design_``.
     model : str or path, default="default"
         The LLM (see :class:`AttentionSpectralClustering`).
-    adapter : str, path or None, default=None
-        A LoRA adapter on top of ``model``.
+    adapter : "auto", str, path or None, default="auto"
+        The LoRA adapter of the reading: ``"auto"`` is the trained reader shipped for
+        the default model (none for another ``model``), ``None`` the zero-shot reading,
+        a folder a LoRA adapter on top of ``model``; the one used is ``adapter_``.
     device : str, default="auto"
     dtype : {"auto", "float32", "float16", "bfloat16"}, default="auto"
     max_text_tokens : int or None, default=128
@@ -107,6 +109,9 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         The mean and scale of each normalised layer vector over the fitted texts.
     n_features_out_ : int
         The length of each text's vector.
+    adapter_ : str or None
+        The reader's LoRA adapter folder (``adapter="auto"`` resolved), or ``None``
+        for the zero-shot reading.
     device_, dtype_ : str
         Where the model ran.
 
@@ -141,7 +146,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         "verbose": ["verbose"],
     }
 
-    def __init__(self, condition="topic", *, design="auto", model="default", adapter=None, device="auto",
+    def __init__(self, condition="topic", *, design="auto", model="default", adapter="auto", device="auto",
                  dtype="auto", max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, memory=None,
                  random_state=None, verbose=0):
         self.condition = condition
@@ -170,7 +175,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                             f"of strings, got {type(X).__name__} without strings.")
         texts = validate_texts(X)
         order = np.arange(len(texts)) if in_order is None else in_order(texts)
-        loaded = self._model_spec().load()
+        loaded = reader_model_spec(self).load()
         reading, n_states = read(self, loaded, [texts[i] for i in order], opened=opened, stacklevel=5)
         return loaded, reading, n_states, order
 
@@ -189,6 +194,7 @@ class ConditionedTextEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin
             ``n_features`` is ``n_features_out_``.
         """
         design = next((d for d in DESIGNS if d.name == self.design), None)
+        self.adapter_ = resolve_reader_adapter(self)
         kind = condition_kind(check_condition(self.condition))
         choose = design is None and kind == "attitude"  # between the plain and the opened reading, as a fit would
         # read and chosen in the fit's order (sorted by text), whatever the texts' order

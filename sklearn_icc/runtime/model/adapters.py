@@ -17,6 +17,14 @@ ADAPTER_CARD = "sklearn_icc_adapter.json"
 AFFINITY_CONFIG = "affinity_adapter.json"
 # Adapters shipped inside the package, by name.
 SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
+# The LoRA adapter shipped for the default model's conditioned reading of texts.
+SHIPPED_READER_DIR = SHIPPED_ADAPTERS_DIR / "reader"
+
+
+def shipped_reader():
+    """The folder of the conditioned-reading adapter shipped for the default model, or
+    ``None`` when this installation has none."""
+    return str(SHIPPED_READER_DIR) if (SHIPPED_READER_DIR / "adapter_config.json").is_file() else None
 
 
 def resolve_adapter(adapter):
