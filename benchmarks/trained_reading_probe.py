@@ -35,6 +35,7 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from conditioned_texts import load
+from trained_reading import batch_tensors
 from urgency_probe import generated
 
 SUBJECTS = ("a laptop", "a parcel", "a hotel booking", "an invoice", "a washing machine", "a train ticket",
@@ -83,15 +84,7 @@ def train(loaded, rows, steps, seed=0):
     start = time.perf_counter()
     for step in range(steps):
         batch = rng.sample(examples, 8)
-        width = max(len(p) + len(a) for p, a in batch)
-        ids = torch.full((8, width), pad)
-        mask = torch.zeros((8, width), dtype=torch.long)
-        labels = torch.full((8, width), -100)
-        for i, (p, a) in enumerate(batch):
-            ids[i, : len(p) + len(a)] = torch.tensor(p + a)
-            mask[i, : len(p) + len(a)] = 1
-            labels[i, len(p): len(p) + len(a)] = torch.tensor(a)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss = model(**batch_tensors(batch, pad)).loss
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()

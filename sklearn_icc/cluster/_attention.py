@@ -172,9 +172,8 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         The 0-based layer used (with an affinity adapter, the last layer it runs).
     adapter_ : str or None
         The adapter folder the fit used (``adapter="auto"`` resolved), or ``None`` for
-        the zero-shot path: on numbers the affinity adapter, on texts with a
-        ``condition`` the LoRA adapter of the conditioned reading (the trained reader
-        shipped for the default model).
+        the zero-shot path: the affinity adapter on numbers, the conditioned reading's
+        LoRA adapter on texts with a ``condition``.
     layer_scores_ : dict of int to float
         Label-free score per layer when ``layer="auto"``; empty otherwise. With
         ``n_clusters=None``, each layer is scored at its own estimated k.
