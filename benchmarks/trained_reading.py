@@ -1,13 +1,14 @@
 """A trained conditioned reading: LoRA taught to answer many conditions about texts we wrote.
 
-    OMP_NUM_THREADS=2 python benchmarks/trained_reading.py --train-dir runs/s46/train --out runs/s46/reader
+    OMP_NUM_THREADS=2 python benchmarks/trained_reading.py --out runs/reader2 --steps 800 --lr 1e-4 \
+        --train-dir benchmarks/reader_training/helpers benchmarks/reader_training/session
 
 The zero-shot reading of the default model misses urgency, several emotions and requests
 (``docs/texts.rst``). A first trained reading (``trained_reading_probe.py``) taught one
 condition on texts the 135M model wrote itself and answered "routine" to everything.
 This one trains on many conditions at once, on labelled texts written for it:
 
-- every ``<name>.csv`` in ``--train-dir`` (a text column, then labeling columns whose
+- every ``<name>.csv`` in the ``--train-dir`` folders, in their order (a text column, then labeling columns whose
   values are one-word answers) with its ``<name>.json``
   (``{"labelings": {labeling: {"classes": [...], "wordings": [...]}}}``);
 - an example is one text, one labeling, one of its wordings: the shipped question prompt
@@ -107,7 +108,8 @@ def newest_checkpoint(out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train-dir", required=True)
+    parser.add_argument("--train-dir", required=True, nargs="+",
+                        help="one or more folders of <name>.csv/<name>.json training sets, read in this order")
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch", type=int, default=8)
@@ -128,7 +130,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     loaded = load_model("default", device="cpu")
     tokenizer = loaded.tokenizer
-    sets = training_sets(args.train_dir)
+    sets = [item for folder in args.train_dir for item in training_sets(folder)]
     pool = examples(tokenizer, sets)
     print(f"{len(sets)} training sets, {sum(len(t) for _, t, _ in sets)} texts, "
           f"{sum(len(l) for *_, l in sets)} labelings, {len(pool)} examples", flush=True)
