@@ -34,7 +34,8 @@ rewordings) unless ``--all-conditions``. Also printed: unknown
 k (``n_clusters=None``, the eigengap) against HDBSCAN on MiniLM, the cluster names'
 agreement with the true labels (:func:`name_scores`: the accuracy of the partition by
 name, and the share of texts named by their true class's own word), each fit's own
-silhouette (:func:`own_silhouette`), and seconds per 1,000 texts of the reading. Default
+silhouette (:func:`own_silhouette`), and seconds per 1,000 texts of the reading;
+with ``--namer <adapter>``, also the names the same partition gets from that adapter's answers. Default
 model, zero-shot, one CPU thread::
 
     OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py
@@ -212,6 +213,7 @@ def run(methods, data, args):
     from sklearn_icc import AttentionSpectralClustering, InContextClustering
     from sklearn_icc.cluster import layer_affinities
     from sklearn_icc.cluster._affinity import spectral_labels
+    from sklearn_icc.cluster._conditioned import cluster_names
 
     texts, labels = load(data)
     names = list(labels)
@@ -256,6 +258,14 @@ def run(methods, data, args):
                           f"silhouette {own_silhouette(asc.embedding_, asc.labels_):.2f}, names "
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
+            if args.namer is not None:  # the same partition, named from another reading's answers
+                namer = AttentionSpectralClustering(k, condition=condition, model=args.model, dtype=args.dtype,
+                                                    adapter=args.namer, random_state=0).fit(texts)
+                named = cluster_names(list(namer.answers_), asc.labels_, k)
+                distinct, literal = name_scores(named, asc.labels_, labels[target])
+                extras.append(f"asc-conditioned {condition!r} named by --namer: names {named}, names: accuracy of "
+                              f"the partition by name {distinct:.2f}, share of texts named by their true class's "
+                              f"word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
             unknown = AttentionSpectralClustering(None, condition=condition, model=args.model, dtype=args.dtype,
                                                   adapter=reader_adapter(args), random_state=0).fit(texts)
@@ -306,6 +316,9 @@ def main():
                         help="the model of the conditioned reading (asc-conditioned): 'default', "
                              "'qwen2.5-coder-1.5b-instruct' or a local model folder or .gguf file (its "
                              "tokenizer needs a chat template)")
+    parser.add_argument("--namer", default=None,
+                        help="an adapter folder whose reading names the clusters of the asc-conditioned partition "
+                             "(its texts' answers, the partition unchanged); printed beside the fit's own names")
     parser.add_argument("--adapter", default="auto",
                         help="the reading's LoRA adapter (asc-conditioned): 'auto' (the estimator's default: the "
                              "trained reader shipped for the default model), 'none' (the zero-shot reading) or "
