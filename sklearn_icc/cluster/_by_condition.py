@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
-from ..runtime.model.adapters import shipped_reader
+from ..runtime.model.adapters import resolve_adapter, shipped_reader
 from ..runtime.model.affinity_files import is_affinity_adapter
 from ..runtime.model.loading import model_key
 from ..runtime.prompts.questions import check_condition, condition_kind
@@ -43,8 +42,9 @@ def resolve_reader_adapter(estimator):
     """The LoRA adapter the conditioned reading loads with (a str), or ``None`` for the
     zero-shot reading. ``adapter="auto"`` is the reader shipped for the default model
     (``docs/texts.rst``, "The trained reading") when ``model="default"``, else ``None``;
-    ``None`` reads zero-shot; a folder is that LoRA adapter. An affinity adapter, which
-    clusters numbers only, is a ``ValueError``."""
+    ``None`` reads zero-shot; a folder is that LoRA adapter, checked and resolved as the
+    model loading checks it (:func:`~sklearn_icc.runtime.model.adapters.resolve_adapter`).
+    An affinity adapter, which clusters numbers only, is a ``ValueError``."""
     adapter = estimator.adapter
     if isinstance(adapter, str) and adapter == "auto":
         default = isinstance(estimator.model, str) and estimator.model == "default"
@@ -56,7 +56,7 @@ def resolve_reader_adapter(estimator):
             f"adapter={str(adapter)!r} is an affinity adapter, which clusters numeric points only; pass "
             'adapter="auto" (the shipped reader), None (zero-shot) or a LoRA adapter folder for texts.'
         )
-    return str(Path(adapter).expanduser().resolve())
+    return resolve_adapter(adapter)
 
 
 def reader_model_spec(estimator):
