@@ -5,7 +5,7 @@
     python benchmarks/conditioned_compare.py default.md candidate.md
 
 It reads the printed matrices (rows: condition asked; columns: ARI against each labeling;
-each labeling asked in two wordings, in the order of its columns) and prints, for both
+each labeling asked in the same number of wordings, in the order of its columns) and prints, for both
 runs, each condition's ARI against the labeling asked, the mean per data set (the mean
 ``conditioned_texts.py`` prints), the mean by kind of condition (content as
 :func:`~sklearn_icc.runtime.prompts.questions.condition_kind` reads it; attitude split
@@ -28,7 +28,7 @@ FEELING_WORDS = frozenset({
     "emotional", "mood", "moods", "tone", "tones", "attitude", "opinion", "satisfaction", "satisfied",
 })
 ROW = re.compile(r"^\| asc-conditioned \| ([^|]+) \|(.*)\|\s*$")
-NAMES = re.compile(r"^- asc-conditioned '([^']*)': .*true class's word ([0-9.]+)")
+NAMES = re.compile(r"""^- asc-conditioned (?:'([^']*)'|"([^"]*)"): .*true class's word ([0-9.]+)""")
 
 
 def read_log(path):
@@ -50,17 +50,19 @@ def read_log(path):
             named = NAMES.match(line)
             if named and current is not None:
                 for item in sets[current]:
-                    if item[0] == named.group(1) and item[2] is None:
-                        item[2] = float(named.group(2))
+                    if item[0] == (named.group(1) or named.group(2)) and item[2] is None:
+                        item[2] = float(named.group(3))
                         break
     out = {}
     for name, rows in sets.items():
         if not rows:
             continue
-        if len(rows) != 2 * len(rows[0][1]):
-            raise ValueError(f"{path}: {name} has {len(rows)} conditions for {len(rows[0][1])} labelings; "
-                             "expected two wordings of each (run conditioned_texts.py without --all-conditions).")
-        out[name] = [(c, cells[i // 2], named) for i, (c, cells, named) in enumerate(rows)]
+        n_labelings = len(rows[0][1])
+        if len(rows) % n_labelings:
+            raise ValueError(f"{path}: {name} has {len(rows)} conditions for {n_labelings} labelings; "
+                             "expected as many wordings of each (run conditioned_texts.py without --all-conditions).")
+        per = len(rows) // n_labelings
+        out[name] = [(c, cells[i // per], named) for i, (c, cells, named) in enumerate(rows)]
     if not out:
         raise ValueError(f"{path}: no asc-conditioned matrix found.")
     return out

@@ -35,7 +35,7 @@ k (``n_clusters=None``, the eigengap) against HDBSCAN on MiniLM, the cluster nam
 agreement with the true labels (:func:`name_scores`: the accuracy of the partition by
 name, and the share of texts named by their true class's own word), each fit's own
 silhouette (:func:`own_silhouette`), and seconds per 1,000 texts of the reading;
-with ``--namer <adapter>``, also the names the same partition gets from that adapter's answers. Default
+with ``--namer <adapter>``, the names come from that adapter's answers (the estimator's ``namer``). Default
 model, zero-shot, one CPU thread::
 
     OMP_NUM_THREADS=1 python benchmarks/conditioned_texts.py
@@ -48,6 +48,9 @@ fast choice on CPUs with native bfloat16 matrix units (see ``conditioned_speed.p
 extra, or a local folder or ``.gguf`` file with a chat template) in place of the default,
 for ``asc-conditioned`` only; compare models by the mean ARI against the labeling asked,
 printed under each set's table.
+
+``--sets-dir benchmarks/blind_sets`` runs the sets of a folder in the training sets' format
+(``trained_reading.py``), each labeling asked in each of its JSON wordings.
 
 Prints Markdown tables.
 """
@@ -149,10 +152,36 @@ LOADERS = {
 }
 
 
+#: Sets read from ``--sets-dir`` folders: ``{name: (texts, {labeling: labels})}``.
+FOLDER_SETS = {}
+
+
+def add_folder_sets(folder):
+    """Register every ``<name>.csv``/``<name>.json`` set of ``folder`` (the format of
+    ``trained_reading.py``'s training sets): each labeling asked in each of its wordings.
+    Return the names."""
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from trained_reading import training_sets
+
+    names = []
+    for name, texts, labelings in training_sets(folder):
+        if name in CONDITIONS:
+            raise ValueError(f"{folder}: the set {name!r} has the name of a package data set.")
+        CONDITIONS[name] = {wording: labeling for labeling, (_, wordings) in labelings.items() for wording in wordings}
+        FOLDER_SETS[name] = (texts, {labeling: np.asarray(labels) for labeling, (labels, _) in labelings.items()})
+        names.append(name)
+    return names
+
+
 def load(name):
     """The texts of data set ``name`` and ``{labeling: labels}``."""
     import sklearn_icc.data
 
+    if name in FOLDER_SETS:
+        texts, labelings = FOLDER_SETS[name]
+        return list(texts), dict(labelings)
     loader, names = LOADERS[name]
     texts, *labelings = getattr(sklearn_icc.data, loader)()
     return texts, dict(zip(names, labelings, strict=True))
@@ -213,7 +242,6 @@ def run(methods, data, args):
     from sklearn_icc import AttentionSpectralClustering, InContextClustering
     from sklearn_icc.cluster import layer_affinities
     from sklearn_icc.cluster._affinity import spectral_labels
-    from sklearn_icc.cluster._conditioned import cluster_names
 
     texts, labels = load(data)
     names = list(labels)
@@ -249,7 +277,8 @@ def run(methods, data, args):
         if "asc-conditioned" in methods:
             start = time.perf_counter()
             asc = AttentionSpectralClustering(k, condition=condition, model=args.model, dtype=args.dtype,
-                                              adapter=reader_adapter(args), random_state=0).fit(texts)
+                                              adapter=reader_adapter(args), namer=args.namer,
+                                              random_state=0).fit(texts)
             seconds = time.perf_counter() - start
             rows.append(("asc-conditioned", condition, [adjusted_rand_score(labels[n], asc.labels_) for n in names]))
             distinct, literal = name_scores(asc.cluster_names_, asc.labels_, labels[target])
@@ -258,14 +287,6 @@ def run(methods, data, args):
                           f"silhouette {own_silhouette(asc.embedding_, asc.labels_):.2f}, names "
                           f"{asc.cluster_names_}, names: accuracy of the partition by name {distinct:.2f}, "
                           f"share of texts named by their true class's word {literal:.2f}")
-            if args.namer is not None:  # the same partition, named from another reading's answers
-                namer = AttentionSpectralClustering(k, condition=condition, model=args.model, dtype=args.dtype,
-                                                    adapter=args.namer, random_state=0).fit(texts)
-                named = cluster_names(list(namer.answers_), asc.labels_, k)
-                distinct, literal = name_scores(named, asc.labels_, labels[target])
-                extras.append(f"asc-conditioned {condition!r} named by --namer: names {named}, names: accuracy of "
-                              f"the partition by name {distinct:.2f}, share of texts named by their true class's "
-                              f"word {literal:.2f}")
         if "asc-conditioned" in methods and slow:
             unknown = AttentionSpectralClustering(None, condition=condition, model=args.model, dtype=args.dtype,
                                                   adapter=reader_adapter(args), random_state=0).fit(texts)
@@ -305,7 +326,11 @@ def run(methods, data, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    parser.add_argument("--data", nargs="+", default=None,
+                        help=f"data sets: {', '.join(CONDITIONS)} (default: all), or those of --sets-dir")
+    parser.add_argument("--sets-dir", default=None,
+                        help="a folder of <name>.csv/<name>.json labelled sets (benchmarks/blind_sets), each "
+                             "labeling asked in each of its JSON wordings; --data defaults to its sets")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--icc-n", type=int, default=32, help="texts per ICC fit (default 32)")
     parser.add_argument("--all-conditions", action="store_true",
@@ -316,14 +341,20 @@ def main():
                         help="the model of the conditioned reading (asc-conditioned): 'default', "
                              "'qwen2.5-coder-1.5b-instruct' or a local model folder or .gguf file (its "
                              "tokenizer needs a chat template)")
-    parser.add_argument("--namer", default=None,
-                        help="an adapter folder whose reading names the clusters of the asc-conditioned partition "
-                             "(its texts' answers, the partition unchanged); printed beside the fit's own names")
+    parser.add_argument("--namer", default="auto",
+                        help="the estimator's namer (asc-conditioned): 'auto' (its default), 'reading' (the "
+                             "reading's own answers) or a LoRA adapter folder whose answers name the clusters "
+                             "(the partition unchanged)")
     parser.add_argument("--adapter", default="auto",
                         help="the reading's LoRA adapter (asc-conditioned): 'auto' (the estimator's default: the "
                              "trained reader shipped for the default model), 'none' (the zero-shot reading) or "
                              "an adapter folder")
     args = parser.parse_args()
+    folder_sets = add_folder_sets(args.sets_dir) if args.sets_dir else []
+    args.data = args.data or folder_sets or list(CONDITIONS)
+    unknown = [name for name in args.data if name not in CONDITIONS]
+    if unknown:
+        parser.error(f"unknown --data {unknown}; choose among {list(CONDITIONS)}")
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))

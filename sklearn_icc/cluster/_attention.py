@@ -157,6 +157,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
     Parameters
     ----------
     %(asc_parameters)s
+    %(namer)s
     verbose : int, default=0
         Above 0, texts with a ``condition`` (read one by one) show a progress bar over
         the texts read, in ``fit``, ``predict``, ``predict_proba`` and ``score``; any
@@ -189,14 +190,14 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         The device the model ran on.
     dtype_ : str
         The dtype the model ran in.
-    sample_indices_, reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_
+    sample_indices_, reading_, readout_, reading_scores_, reading_agreement_, embedding_, answers_, cluster_names_, namer_
         Texts with a ``condition`` only (the conditioned reading, :ref:`texts_guide`): the texts (indices into
         ``X``) partitioned, whose affinity ``affinity_matrix_`` is (all of them, or a random ``max_samples``), the
         design read, the partition's readout (``"spectral"`` or ``"kmeans"``), each candidate design's eigengap
         within the chosen reading, each candidate reading's agreement (an attitude condition: ``{"prompt": ...,
         "opened": ...}``, the ARI between its two designs' partitions; the larger wins), each text's features, its
-        one-word answer (in a large fit only the texts nearest each cluster's centre are asked; the others are
-        ``""``), and each cluster's name from those answers.
+        one-word answer (in a large fit, or from a ``namer``, only the texts nearest each cluster's centre are
+        asked; the others are ``""``), each cluster's name from those answers, and the naming adapter (``namer_``).
 
     See Also
     --------
@@ -229,12 +230,14 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         "affinity": [StrOptions(set(AFFINITIES))],
         "max_samples": [Interval(Integral, 1, None, closed="left"), None],
         "memory": [str, os.PathLike, HasMethods(["cache"]), None],
+        "namer": [str, os.PathLike],
     }
 
     def __init__(self, n_clusters=3, *, max_clusters=10, model="default", adapter="auto", layer=DEFAULT_LAYER,
                  heads=None, affinity="hidden", condition=None, prompt="paper", point_format="paper",
                  random_state=None, device="auto", dtype="auto", image_encoder=None,
-                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, memory=None, verbose=0):
+                 max_text_tokens=DEFAULT_MAX_TEXT_TOKENS, max_samples=MAX_PARTITIONED, memory=None, namer="auto",
+                 verbose=0):
         super().__init__(n_clusters, max_clusters=max_clusters, model=model, adapter=adapter, condition=condition,
                          prompt=prompt, point_format=point_format, random_state=random_state, device=device,
                          dtype=dtype, image_encoder=image_encoder, max_text_tokens=max_text_tokens, verbose=verbose)
@@ -243,6 +246,7 @@ class AttentionSpectralClustering(_BaseLLMClustering):
         self.affinity = affinity
         self.max_samples = max_samples
         self.memory = memory
+        self.namer = namer
 
     def _language_model_adapter(self):
         return model_adapter(self.adapter)

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..runtime.capture.conditioned import DEFAULT_ANSWER_TOKENS, answer_word, read_texts
-from ..runtime.model.adapters import resolve_adapter, shipped_reader
+from ..runtime.model.adapters import resolve_adapter, shipped_namer, shipped_reader
 from ..runtime.model.affinity_files import is_affinity_adapter
 from ..runtime.model.loading import model_key
 from ..runtime.prompts.questions import check_condition, condition_kind
@@ -59,6 +59,26 @@ def resolve_reader_adapter(estimator):
     return resolve_adapter(adapter)
 
 
+def resolve_namer(estimator):
+    """The LoRA adapter whose answers name the clusters (a str), or ``None`` to name them
+    from the reading's own answers. ``namer="reading"`` is ``None``; ``"auto"`` is the
+    naming adapter shipped for the default model when ``model="default"`` and one ships,
+    else ``None``; a folder is that LoRA adapter, resolved as ``adapter`` is. A namer that
+    is the reading's own adapter (``adapter_``) is ``None``: its answers are the reading's."""
+    namer = estimator.namer
+    if isinstance(namer, str) and namer == "reading":
+        return None
+    if isinstance(namer, str) and namer == "auto":
+        default = isinstance(estimator.model, str) and estimator.model == "default"
+        found = shipped_namer() if default else None
+    elif is_affinity_adapter(namer):
+        raise ValueError(f"namer={str(namer)!r} is an affinity adapter, which gives no answers; pass "
+                         '"auto", "reading" or a LoRA adapter folder.')
+    else:
+        found = resolve_adapter(namer)
+    return None if found == estimator.adapter_ else found
+
+
 def reader_model_spec(estimator):
     """The estimator's :class:`~sklearn_icc.runtime.spec.ModelSpec` with its resolved reader
     adapter (``adapter_``) in place of its ``adapter`` parameter."""
@@ -87,7 +107,7 @@ def answers_every_text(n_texts, n_clusters):
     return n_texts <= 3 * NAMED_PER_CLUSTER * n_clusters
 
 
-FITTED = ("sample_indices_", "reading_", "readout_", "reading_scores_", "reading_agreement_", "reading_center_", "embedding_", "answers_", "cluster_names_")
+FITTED = ("sample_indices_", "reading_", "readout_", "reading_scores_", "reading_agreement_", "reading_center_", "embedding_", "answers_", "cluster_names_", "namer_")
 
 
 def forget_reading(estimator):
@@ -252,7 +272,8 @@ def fit_conditioned(estimator, X):
     given = list(X)
     order = reading_order(given)
     texts = [given[i] for i in order]
-    every = answers_every_text(len(texts), estimator.n_clusters or estimator.max_clusters)
+    estimator.namer_ = resolve_namer(estimator)
+    every = estimator.namer_ is None and answers_every_text(len(texts), estimator.n_clusters or estimator.max_clusters)
     kind = condition_kind(check_condition(estimator.condition))
     reading, n_states = read(estimator, loaded, texts, answer_tokens=DEFAULT_ANSWER_TOKENS if every else 0,
                              opened=kind == "attitude")
@@ -261,9 +282,11 @@ def fit_conditioned(estimator, X):
         check_random_state(estimator.random_state), reading.layers, kind, max_samples)
     if every:
         words = [answer_word(answer) for answer in reading.answers]
-    else:  # a large fit: the texts nearest each cluster's centre are asked, and name it
+    else:  # a large fit, or a namer: the texts nearest each cluster's centre are asked, and name it
         asked = central_texts(F, labels, k, NAMED_PER_CLUSTER)
-        answered, _ = read(estimator, loaded, [texts[i] for i in asked], answer_tokens=DEFAULT_ANSWER_TOKENS,
+        naming = loaded if estimator.namer_ is None else dataclasses.replace(
+            estimator._model_spec(), adapter=estimator.namer_).load()
+        answered, _ = read(estimator, naming, [texts[i] for i in asked], answer_tokens=DEFAULT_ANSWER_TOKENS,
                            layers=(n_states - 1,), warn=False)
         words = [""] * len(texts)
         for i, answer in zip(asked, answered.answers):

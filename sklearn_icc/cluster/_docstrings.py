@@ -39,6 +39,13 @@ _ENTRIES = {
     :class:`AttentionSpectralClustering` instead reads each text on its own under the
     condition's question ("What is the sentiment of this text?") and sets
     ``cluster_names_``; see :ref:`texts_guide`. At most 16 tokens, not blank.""",
+    "namer": """namer : "auto", "reading" or path, default="auto"
+    Texts with a ``condition``: whose one-word answers name the clusters
+    (``cluster_names_``). ``"reading"``: the reading's own answers. A LoRA adapter
+    folder: the texts nearest each cluster's centre (16 per cluster) are asked again
+    through that adapter, and their answers name it; the partition is unchanged.
+    ``"auto"``: the naming adapter shipped for the default model when ``model="default"``
+    and one ships (none does yet), else ``"reading"``. Resolved into ``namer_``.""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
     The prompt template; searchable with ``GridSearchCV``.""",
     "point_format": """point_format : {"paper", "compact", "embedding"}, default="paper"

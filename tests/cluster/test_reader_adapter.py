@@ -77,3 +77,61 @@ def test_reader_model_spec_swaps_in_the_resolved_adapter(tiny_model, random_lora
     est = AttentionSpectralClustering(2, model=tiny_model, adapter="auto", condition="topic")
     est.adapter_ = random_lora
     assert _by_condition.reader_model_spec(est).adapter == random_lora
+
+
+class _Namer:
+    def __init__(self, model, namer, adapter_=None):
+        self.model, self.namer, self.adapter_ = model, namer, adapter_
+
+
+def test_the_namer_resolves_auto_reading_and_folders(tmp_path, monkeypatch):
+    from sklearn_icc.cluster._by_condition import resolve_namer
+
+    monkeypatch.setattr(adapters, "SHIPPED_NAMER_DIR", tmp_path)
+    assert resolve_namer(_Namer("default", "auto")) is None  # none ships: the reading's own answers
+    (tmp_path / "adapter_config.json").write_text("{}")
+    assert resolve_namer(_Namer("default", "auto")) == str(tmp_path)
+    assert resolve_namer(_Namer("/some/other/model", "auto")) is None
+    assert resolve_namer(_Namer("default", "reading")) is None
+    assert resolve_namer(_Namer("default", tmp_path)) == str(tmp_path.resolve())
+    assert resolve_namer(_Namer("default", tmp_path, adapter_=str(tmp_path.resolve()))) is None  # the reader itself
+    with pytest.raises(ValueError, match="adapter_config.json"):
+        resolve_namer(_Namer("default", tmp_path / "missing"))
+    (tmp_path / "affinity").mkdir()
+    (tmp_path / "affinity" / adapters.AFFINITY_CONFIG).write_text("{}")
+    with pytest.raises(ValueError, match="namer=.*affinity adapter, which gives no answers"):
+        resolve_namer(_Namer("default", tmp_path / "affinity"))
+
+
+def test_a_namer_names_the_same_partition_from_its_answers(tiny_model, random_lora, monkeypatch):
+    from sklearn_icc.cluster._conditioned import central_texts, cluster_names
+
+    calls = []
+    real = _by_condition.read_texts
+
+    def spy(loaded, texts, condition, **kwargs):
+        calls.append((len(texts), kwargs["answer_tokens"]))
+        models.append(_by_condition.model_key(loaded))
+        return real(loaded, texts, condition, **kwargs)
+
+    models = []
+    own = AttentionSpectralClustering(2, model=tiny_model, adapter=None, condition="sentiment", namer="reading",
+                                      random_state=0).fit(TEXTS)
+    through = AttentionSpectralClustering(2, model=tiny_model, adapter=random_lora, condition="sentiment",
+                                          random_state=0).fit(TEXTS)  # every text's answer through the adapter
+    monkeypatch.setattr(_by_condition, "read_texts", spy)
+    named = AttentionSpectralClustering(2, model=tiny_model, adapter=None, condition="sentiment", namer=random_lora,
+                                        random_state=0).fit(TEXTS)
+    assert own.namer_ is None and named.namer_ == random_lora
+    assert calls[0] == (8, 0)  # the reading asks no answers: the namer does
+    np.testing.assert_array_equal(named.labels_, own.labels_)
+    np.testing.assert_allclose(named.embedding_, own.embedding_, atol=1e-6)
+    asked = central_texts(named.embedding_, named.labels_, 2, _by_condition.NAMED_PER_CLUSTER)
+    assert calls[1:] == [(len(asked), 10)]
+    assert list(named.answers_[asked]) == list(through.answers_[asked])  # the adapter's answers, not the reading's
+    assert named.cluster_names_ == cluster_names(list(named.answers_), named.labels_, 2)
+    plain_key = _by_condition.model_key(_by_condition.reader_model_spec(own).load())
+    lora_key = _by_condition.model_key(_by_condition.reader_model_spec(through).load())
+    assert models == [plain_key, lora_key] and plain_key != lora_key  # read zero-shot, named through the adapter
+    named.set_params(namer="reading").fit(TEXTS)  # a refit forgets the namer
+    assert named.namer_ is None and named.answers_.tolist() == own.answers_.tolist()

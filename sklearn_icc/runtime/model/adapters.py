@@ -19,12 +19,20 @@ AFFINITY_CONFIG = "affinity_adapter.json"
 SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
 # The LoRA adapter shipped for the default model's conditioned reading of texts.
 SHIPPED_READER_DIR = SHIPPED_ADAPTERS_DIR / "reader"
+# The LoRA adapter shipped for the default model to name the clusters of that reading.
+SHIPPED_NAMER_DIR = SHIPPED_ADAPTERS_DIR / "namer"
 
 
 def shipped_reader():
     """The folder of the conditioned-reading adapter shipped for the default model, or
     ``None`` when this installation has none."""
     return str(SHIPPED_READER_DIR) if (SHIPPED_READER_DIR / "adapter_config.json").is_file() else None
+
+
+def shipped_namer():
+    """The folder of the naming adapter shipped for the default model, or ``None`` when
+    this installation has none."""
+    return str(SHIPPED_NAMER_DIR) if (SHIPPED_NAMER_DIR / "adapter_config.json").is_file() else None
 
 
 def resolve_adapter(adapter):
