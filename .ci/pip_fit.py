@@ -25,3 +25,10 @@ asc = AttentionSpectralClustering(n_clusters=3, random_state=0).fit(X)  # the sh
 assert asc.adapter_ is not None and Path(asc.adapter_).resolve().parent == installed.parent / "adapters", asc.adapter_
 assert asc.labels_.shape == (20,) and asc.labels_.max() <= 2, asc.labels_
 print(f"AttentionSpectralClustering used the installed affinity adapter {asc.adapter_}")
+
+texts = ["I love this, it made my day.", "What a wonderful surprise, thank you!", "This is awful, I am so upset.",
+         "Terrible service, I want my money back.", "Great work, really happy with it.", "It broke at once, very annoying."]
+named = AttentionSpectralClustering(2, condition="sentiment", random_state=0).fit(texts)  # the shipped namer
+assert named.namer_ is not None and Path(named.namer_).resolve() == installed.parent / "adapters" / "namer", named.namer_
+assert len(named.cluster_names_) == 2 and all(isinstance(n, str) for n in named.cluster_names_), named.cluster_names_
+print(f"texts by sentiment named {named.cluster_names_} by the installed naming adapter {named.namer_}")

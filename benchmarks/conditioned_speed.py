@@ -32,6 +32,13 @@ reading alone, with and without the opened slot (no answers)::
 
     OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 1000 --words 20 --compare-opened
 
+``--compare-namer`` alternates the default fit (``namer="auto"``: the shipped naming
+adapter asks the 16 texts nearest each cluster's centre) with ``namer="reading"`` (the
+reading's own answers, every text asked in a fit of at most 48 texts per cluster), under
+"topic" (k=4) and "sentiment" (k=2), after timing the naming adapter's first load::
+
+    OMP_NUM_THREADS=2 python benchmarks/conditioned_speed.py --n 72 --words 20 --compare-namer
+
 ``--compare-readout`` times the partition alone (no model: seeded random features of the
 reading's shapes, ``--n`` rows of 6,336 dimensions at k=2, as the attitude design reads 11
 layers of 576, and of 576 at k=4, as the content design reads one), alternating the
@@ -85,6 +92,7 @@ def main():
     parser.add_argument("--compare", action="store_true", help="answers or none, every text asked or the central ones")
     parser.add_argument("--compare-dtype", action="store_true", help="float32 (the default) against bfloat16")
     parser.add_argument("--compare-opened", action="store_true", help="with the opened reading or without")
+    parser.add_argument("--compare-namer", action="store_true", help="the shipped namer or the reading's answers")
     parser.add_argument("--compare-readout", action="store_true", help="the readout on full columns or span coordinates")
     parser.add_argument("--compare-sample", action="store_true", help="every row partitioned or a sample")
     parser.add_argument("--real", choices=("sentiment", "topic"), help="with --compare-sample: real readings")
@@ -123,6 +131,8 @@ def main():
         return compare_opened(X, args.repeats)
     if args.compare_memory:
         return compare_memory(X)
+    if args.compare_namer:
+        return compare_namer(X, args.repeats)
     if args.compare_sample and args.distinct:
         X, truth = distinct_pairs(args.n, args.real)
         print(f"{len(X)} distinct texts (pairs), {np.mean([len(t.split()) for t in X]):.1f} words each on average")
@@ -178,6 +188,33 @@ def compare(X, repeats):
     same = [fit("sentiment", 2, True), fit("sentiment", 2, False)]
     print(f"\nsentiment names, every text answered: {same[0].cluster_names_}; central texts: {same[1].cluster_names_}; "
           f"same labels: {bool((same[0].labels_ == same[1].labels_).all())}")
+    print(f"load average after {os.getloadavg()[0]:.2f}")
+
+
+def compare_namer(X, repeats):
+    """Alternate fits with the shipped namer and with the reading's own answers; print
+    seconds per 1,000 texts, the ratio, and whether the labels are the same."""
+    from sklearn_icc import AttentionSpectralClustering
+    from sklearn_icc.runtime.model.adapters import shipped_namer
+    from sklearn_icc.runtime.spec import ModelSpec
+
+    start = time.perf_counter()
+    ModelSpec("default", adapter=shipped_namer()).load()
+    print(f"the naming adapter's first load (merged into a second copy of the model): "
+          f"{time.perf_counter() - start:.1f} s")
+    scale = 1000 / len(X)
+    print("| condition | k | namer='reading' s per 1,000 | namer='auto' s per 1,000 | auto / reading | same labels |\n"
+          "|---|---|---|---|---|---|")
+    for condition, k in (("topic", 4), ("sentiment", 2)):
+        times, fits = {"reading": [], "auto": []}, {}
+        for _ in range(repeats):
+            for namer in ("reading", "auto"):
+                start = time.perf_counter()
+                fits[namer] = AttentionSpectralClustering(k, condition=condition, namer=namer, random_state=0).fit(X)
+                times[namer].append(time.perf_counter() - start)
+        ta, tb = np.median(times["reading"]), np.median(times["auto"])
+        same = bool((fits["reading"].labels_ == fits["auto"].labels_).all())
+        print(f"| {condition} | {k} | {scale * ta:.0f} | {scale * tb:.0f} | {tb / ta:.2f} | {same} |", flush=True)
     print(f"load average after {os.getloadavg()[0]:.2f}")
 
 

@@ -44,8 +44,10 @@ _ENTRIES = {
     (``cluster_names_``). ``"reading"``: the reading's own answers. A LoRA adapter
     folder: the texts nearest each cluster's centre (16 per cluster) are asked again
     through that adapter, and their answers name it; the partition is unchanged.
-    ``"auto"``: the naming adapter shipped for the default model when ``model="default"``
-    and one ships (none does yet), else ``"reading"``. Resolved into ``namer_``.""",
+    ``"auto"``: with ``model="default"``, the naming adapter shipped for it
+    (``sklearn_icc/adapters/namer``: tested on blind sets, the share of texts named by
+    their true class's word rose from 0.11 to 0.35); with another model, ``"reading"``.
+    Resolved into ``namer_``.""",
     "prompt": """prompt : {"paper", "short"} or PromptTemplate, default="paper"
     The prompt template; searchable with ``GridSearchCV``.""",
     "point_format": """point_format : {"paper", "compact", "embedding"}, default="paper"

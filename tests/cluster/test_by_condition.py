@@ -360,6 +360,7 @@ def test_default_model_clusters_the_same_texts_two_ways():
     from sklearn.metrics import adjusted_rand_score
 
     from sklearn_icc.data import load_topic_sentiment_texts
+    from sklearn_icc.runtime.model.adapters import shipped_namer
 
     texts, topic, sentiment = load_topic_sentiment_texts()
     pick = np.random.default_rng(0).permutation(len(texts))[:48]
@@ -370,6 +371,7 @@ def test_default_model_clusters_the_same_texts_two_ways():
     assert adjusted_rand_score(sentiment[pick], by_topic.labels_) < 0.15
     assert adjusted_rand_score(sentiment[pick], by_sentiment.labels_) > 0.8
     assert adjusted_rand_score(topic[pick], by_sentiment.labels_) < 0.15
+    assert by_sentiment.namer_ == shipped_namer() and by_sentiment.namer_ is not None  # named by the shipped namer
     assert sorted(by_sentiment.cluster_names_) == ["negative", "positive"]
     names = np.array(by_sentiment.cluster_names_)[by_sentiment.labels_]
     assert np.mean(names == sentiment[pick]) > 0.85  # each text's cluster is named by its sentiment

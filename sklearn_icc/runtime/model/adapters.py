@@ -16,10 +16,11 @@ ADAPTER_CARD = "sklearn_icc_adapter.json"
 # The config file of an affinity adapter (:mod:`.affinity_files`), which no language model loads.
 AFFINITY_CONFIG = "affinity_adapter.json"
 # Adapters shipped inside the package, by name.
-SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "adapters"
+SHIPPED_ADAPTERS_DIR = Path(__file__).resolve().parent.parent.parent / "adapters"
 # The LoRA adapter shipped for the default model's conditioned reading of texts.
 SHIPPED_READER_DIR = SHIPPED_ADAPTERS_DIR / "reader"
-# The LoRA adapter shipped for the default model to name the clusters of that reading.
+# The LoRA adapter shipped for the default model to name the clusters of that reading
+# (benchmarks/reader_training/preregister_namer_2026-12-08.md).
 SHIPPED_NAMER_DIR = SHIPPED_ADAPTERS_DIR / "namer"
 
 
@@ -30,8 +31,8 @@ def shipped_reader():
 
 
 def shipped_namer():
-    """The folder of the naming adapter shipped for the default model, or ``None`` when
-    this installation has none."""
+    """The folder of the naming adapter shipped for the default model (its files are
+    checked against its card when it loads), or ``None`` when this installation has none."""
     return str(SHIPPED_NAMER_DIR) if (SHIPPED_NAMER_DIR / "adapter_config.json").is_file() else None
 
 
@@ -91,6 +92,40 @@ def model_fingerprint(model):
     return digest.hexdigest()[:16]
 
 
+_verified = {}
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_adapter_files(path):
+    """Raise ``ValueError`` when a file the adapter's card records (``"files"``: bytes and
+    sha256 of each) is missing, truncated or changed. A card without a record (adapters
+    made before it) checks nothing. Verified once per process while the files keep their
+    sizes and modification times."""
+    folder = Path(path)
+    files = read_adapter_card(folder).get("files") or {}
+    stamp = tuple((name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns)
+                  for name in sorted(files) if (folder / name).is_file())
+    if _verified.get(str(folder.resolve())) == stamp:
+        return
+    for name, expected in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise ValueError(f"The adapter {str(folder)!r} is missing {name}, which its card records; "
+                             "reinstall sklearn-icc for a shipped adapter, or train the adapter again.")
+        if file.stat().st_size != expected.get("bytes") or _sha256(file) != expected.get("sha256"):
+            raise ValueError(f"The adapter's {name} in {str(folder)!r} is truncated or changed: its size or "
+                             "checksum differs from its card's record. Reinstall sklearn-icc for a shipped "
+                             "adapter, or train the adapter again.")
+    _verified[str(folder.resolve())] = stamp
+
+
 def check_adapter_base(path, model, model_name):
     """Raise ``ValueError`` when the adapter at ``path`` was trained on another base model."""
     card = read_adapter_card(path)
@@ -108,6 +143,7 @@ def merge_adapter(model, path, model_name):
     """Apply the LoRA adapter at ``path`` to ``model`` and merge it into the weights."""
     from peft import PeftModel
 
+    check_adapter_files(path)
     check_adapter_base(path, model, model_name)
     try:
         peft_model = PeftModel.from_pretrained(model, path)
