@@ -15,12 +15,11 @@ finite) and the base model before it builds the model, and caches it per process
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from threading import Lock
 
-from .adapters import AFFINITY_CONFIG
+from .adapters import AFFINITY_CONFIG, _sha256
 
 HEAD_FILE = "affinity_head.safetensors"
 LAYERS_FILE = "affinity_layers.safetensors"
@@ -39,14 +38,6 @@ def is_affinity_adapter(path):
         return path is not None and (Path(path).expanduser() / AFFINITY_CONFIG).is_file()
     except (TypeError, OSError):
         return False
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compress_layers(trained, base, rank):
