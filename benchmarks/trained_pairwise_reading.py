@@ -33,7 +33,6 @@ evaluation set.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -42,7 +41,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from trained_reading import newest_checkpoint, training_sets  # noqa: E402
+from trained_reading import newest_checkpoint, training_parser, training_sets  # noqa: E402
 
 
 def designs_for(condition):
@@ -152,18 +151,10 @@ def monitor(model, tokenizer, sets, pad, prompts, batch=24):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train-dir", required=True, nargs="+")
-    parser.add_argument("--monitor", nargs="*", default=[], help="training sets left out and monitored, as <folder name>/<set name> (helpers/jobs)")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser = training_parser(__doc__.split("\n")[0], steps=400, batch=16, lr=2e-4)
+    parser.add_argument("--monitor", nargs="*", default=[],
+                        help="training sets left out and monitored, as <folder name>/<set name> (helpers/jobs)")
     parser.add_argument("--temperature", type=float, default=0.1)
-    parser.add_argument("--checkpoint-every", type=int, default=100)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     import torch
     from peft import PeftModel

@@ -106,18 +106,24 @@ def newest_checkpoint(out):
     return max(steps, default=0)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def training_parser(description, *, steps, batch, lr):
+    """The arguments both reader trainings take, with each one's defaults."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--train-dir", required=True, nargs="+",
                         help="one or more folders of <name>.csv/<name>.json training sets, read in this order")
     parser.add_argument("--out", required=True)
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch", type=int, default=batch)
     parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--checkpoint-every", type=int, default=100)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main():
+    parser = training_parser(__doc__.split("\n")[0], steps=600, batch=8, lr=3e-4)
     args = parser.parse_args()
     import torch
     from peft import PeftModel
